@@ -1,0 +1,103 @@
+"""The one ASGI application: JSON API, OpenID Connect provider, and the built web front ends."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from jizuo.api import overview, problems
+from jizuo.core.config import Settings, get_settings
+from jizuo.core.db import make_engine, make_sessionmaker, resolve_database_url
+from jizuo.core.logging import request_id_var
+from jizuo.platform.audit import api as audit_api
+from jizuo.platform.identity import api as identity_api
+from jizuo.platform.registry import api as registry_api
+from jizuo.platform.residents import api as residents_api
+from jizuo.platform.sso import api as sso_api
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
+
+class RequestIdMiddleware:
+    """Give every request an id (or keep the caller's X-Request-ID) for logs, audit and the response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode()[:64]
+        request_id = incoming or uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        token = request_id_var.set(request_id)
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            request_id_var.reset(token)
+
+
+def _mount_spa(app: FastAPI, name: str, folder: str) -> None:
+    """Serve a built single-page app under /{name}/, falling back to its index.html for deep links."""
+    root = WEB_DIR / folder
+    if (root / "assets").is_dir():
+        app.mount(f"/{name}/assets", StaticFiles(directory=root / "assets"), name=f"{name}-assets")
+
+    async def spa(path: str = "") -> Response:
+        candidate = (root / path).resolve()
+        if path and candidate.is_file() and root.resolve() in candidate.parents:
+            return FileResponse(candidate)
+        index = root / "index.html"
+        if index.is_file():
+            return FileResponse(index, headers={"Cache-Control": "no-cache"})
+        return HTMLResponse("<h1>前端尚未构建</h1><p>请运行 <code>make build</code>。</p>", status_code=503)
+
+    app.add_api_route(f"/{name}", spa, include_in_schema=False)
+    app.add_api_route(f"/{name}/{{path:path}}", spa, include_in_schema=False)
+
+
+def create_app(settings: Settings | None = None,
+               sessionmaker: async_sessionmaker[AsyncSession] | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if sessionmaker is not None:
+            app.state.sessionmaker = sessionmaker
+            yield
+            return
+        engine = make_engine(resolve_database_url(settings), settings.db_pool_size)
+        app.state.sessionmaker = make_sessionmaker(engine)
+        yield
+        await engine.dispose()
+
+    app = FastAPI(title="基座 Jizuo · 区域全民健康信息平台 API", version="0.1.0", lifespan=lifespan,
+                  description="卫生健康数智基座：FHIR R4 数据中心、主索引、机构与人员注册、统一身份认证与审计。")
+    if sessionmaker is not None:  # tests hand in their own, bound to a rolled-back transaction
+        app.state.sessionmaker = sessionmaker
+    app.add_middleware(RequestIdMiddleware)
+    problems.install_problem_handlers(app)
+    for module in (overview, identity_api, registry_api, residents_api, audit_api, sso_api):
+        app.include_router(module.router)
+
+    @app.get("/", include_in_schema=False)
+    async def root(request: Request) -> RedirectResponse:
+        return RedirectResponse("/ui/")
+
+    _mount_spa(app, "ui", "console")
+    return app

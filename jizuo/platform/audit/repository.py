@@ -1,0 +1,55 @@
+"""Audit queries. Rows are only ever inserted; the table's trigger refuses changes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jizuo.core.db import Q
+from jizuo.platform.audit.models import AuditEvent
+
+
+async def insert_events(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(insert(AuditEvent), rows)
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    since: datetime | None = None
+    until: datetime | None = None
+    actor: str | None = None
+    action: str | None = None
+    resource_type: str | None = None
+    resource_id: str | None = None
+    outcome: str | None = None
+    organization_code: str | None = None
+
+
+def _filtered(query: Q, f: AuditFilter) -> Q:
+    conditions = [
+        (f.since, lambda v: AuditEvent.at >= v),
+        (f.until, lambda v: AuditEvent.at < v),
+        (f.actor, lambda v: AuditEvent.actor_username == v),
+        (f.action, lambda v: AuditEvent.action == v),
+        (f.resource_type, lambda v: AuditEvent.resource_type == v),
+        (f.resource_id, lambda v: AuditEvent.resource_id == v),
+        (f.outcome, lambda v: AuditEvent.outcome == v),
+        (f.organization_code, lambda v: AuditEvent.organization_code == v),
+    ]
+    for value, condition in conditions:
+        if value is not None:
+            query = query.where(condition(value))
+    return query
+
+
+async def list_events(session: AsyncSession, f: AuditFilter, offset: int, limit: int
+                      ) -> tuple[list[AuditEvent], int]:
+    total = await session.scalar(_filtered(select(func.count()).select_from(AuditEvent), f))
+    rows = await session.scalars(
+        _filtered(select(AuditEvent), f).order_by(AuditEvent.at.desc(), AuditEvent.id).offset(offset).limit(limit))
+    return list(rows), int(total or 0)

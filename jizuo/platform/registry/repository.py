@@ -1,0 +1,153 @@
+"""Every registry query. Registry data (institutions, staff, teams) is not personal health data, so the
+scope filter here is the permission check; personal fields of practitioners are never selected."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from jizuo.core.db import Q
+from jizuo.platform.registry.models import CareTeam, CareTeamMember, Department, Organization, Practitioner
+from jizuo.platform.residents.models import Resident
+
+
+async def organization_exists(session: AsyncSession, organization_id: uuid.UUID) -> bool:
+    return bool(await session.scalar(select(func.count()).where(Organization.id == organization_id)))
+
+
+async def get_organization(session: AsyncSession, organization_id: uuid.UUID) -> Organization | None:
+    return await session.get(Organization, organization_id)
+
+
+async def get_organization_by_code(session: AsyncSession, code: str) -> Organization | None:
+    return await session.scalar(select(Organization).where(Organization.code == code))
+
+
+def _org_filters(query: Q, level: str | None, type_: str | None, q: str | None,
+                 parent_id: uuid.UUID | None) -> Q:
+    if level:
+        query = query.where(Organization.level == level)
+    if type_:
+        query = query.where(Organization.type == type_)
+    if parent_id:
+        query = query.where(Organization.parent_id == parent_id)
+    if q:
+        pattern = f"%{q.strip()}%"
+        query = query.where(or_(Organization.name.ilike(pattern), Organization.code.ilike(pattern),
+                                Organization.short_name.ilike(pattern)))
+    return query
+
+
+async def list_organizations(session: AsyncSession, *, level: str | None, type_: str | None, q: str | None,
+                             parent_id: uuid.UUID | None, offset: int, limit: int
+                             ) -> tuple[list[tuple[Organization, str | None]], int]:
+    parent = aliased(Organization)
+    total = await session.scalar(
+        _org_filters(select(func.count()).select_from(Organization), level, type_, q, parent_id))
+    rows = await session.execute(
+        _org_filters(select(Organization, parent.name).outerjoin(parent, parent.id == Organization.parent_id),
+                     level, type_, q, parent_id)
+        .order_by(Organization.code).offset(offset).limit(limit))
+    return [(r[0], r[1]) for r in rows], int(total or 0)
+
+
+async def all_organizations(session: AsyncSession) -> list[Organization]:
+    return list(await session.scalars(select(Organization).order_by(Organization.code)))
+
+
+async def departments_of(session: AsyncSession, organization_id: uuid.UUID) -> list[Department]:
+    return list(await session.scalars(
+        select(Department).where(Department.organization_id == organization_id).order_by(Department.code)))
+
+
+async def children_of(session: AsyncSession, organization_id: uuid.UUID) -> list[Organization]:
+    return list(await session.scalars(
+        select(Organization).where(Organization.parent_id == organization_id).order_by(Organization.code)))
+
+
+async def count_practitioners(session: AsyncSession, organization_id: uuid.UUID | None = None) -> int:
+    query = select(func.count()).select_from(Practitioner)
+    if organization_id:
+        query = query.where(Practitioner.organization_id == organization_id)
+    return int(await session.scalar(query) or 0)
+
+
+def _practitioner_filters(query: Q, organization_id: uuid.UUID | None, role: str | None,
+                          q: str | None) -> Q:
+    if organization_id:
+        query = query.where(Practitioner.organization_id == organization_id)
+    if role:
+        query = query.where(Practitioner.role == role)
+    if q:
+        pattern = f"%{q.strip()}%"
+        query = query.where(or_(Practitioner.name.ilike(pattern), Practitioner.code.ilike(pattern)))
+    return query
+
+
+PractitionerRow = tuple[Practitioner, Organization, Department | None, CareTeam | None]
+
+
+async def list_practitioners(session: AsyncSession, *, organization_id: uuid.UUID | None, role: str | None,
+                             q: str | None, offset: int, limit: int) -> tuple[list[PractitionerRow], int]:
+    total = await session.scalar(_practitioner_filters(
+        select(func.count()).select_from(Practitioner), organization_id, role, q))
+    first_team = (select(CareTeamMember.team_id).where(CareTeamMember.practitioner_id == Practitioner.id)
+                  .limit(1).correlate(Practitioner).scalar_subquery())
+    rows = await session.execute(_practitioner_filters(
+        select(Practitioner, Organization, Department, CareTeam)
+        .join(Organization, Organization.id == Practitioner.organization_id)
+        .outerjoin(Department, Department.id == Practitioner.department_id)
+        .outerjoin(CareTeam, CareTeam.id == first_team), organization_id, role, q)
+        .order_by(Practitioner.code).offset(offset).limit(limit))
+    return [(r[0], r[1], r[2], r[3]) for r in rows], int(total or 0)
+
+
+TeamMemberRow = tuple[CareTeamMember, Practitioner, Organization]
+
+
+async def list_teams(session: AsyncSession, *, organization_id: uuid.UUID | None, offset: int, limit: int
+                     ) -> tuple[list[tuple[CareTeam, Organization, int]], int]:
+    query = select(func.count()).select_from(CareTeam)
+    if organization_id:
+        query = query.where(CareTeam.organization_id == organization_id)
+    total = await session.scalar(query)
+    signed = (select(func.count()).where(Resident.signed_team_id == CareTeam.id)
+              .correlate(CareTeam).scalar_subquery())
+    rows_query = (select(CareTeam, Organization, signed)
+                  .join(Organization, Organization.id == CareTeam.organization_id))
+    if organization_id:
+        rows_query = rows_query.where(CareTeam.organization_id == organization_id)
+    rows = await session.execute(rows_query.order_by(CareTeam.code).offset(offset).limit(limit))
+    return [(r[0], r[1], int(r[2])) for r in rows], int(total or 0)
+
+
+async def members_of_teams(session: AsyncSession, team_ids: list[uuid.UUID]) -> list[TeamMemberRow]:
+    if not team_ids:
+        return []
+    rows = await session.execute(
+        select(CareTeamMember, Practitioner, Organization)
+        .join(Practitioner, Practitioner.id == CareTeamMember.practitioner_id)
+        .join(Organization, Organization.id == Practitioner.organization_id)
+        .where(CareTeamMember.team_id.in_(team_ids)).order_by(CareTeamMember.team_id, Practitioner.code))
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+async def practitioner_names(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    if not ids:
+        return {}
+    rows = await session.execute(select(Practitioner.id, Practitioner.name).where(Practitioner.id.in_(ids)))
+    return {r[0]: r[1] for r in rows}
+
+
+async def counts_by_level(session: AsyncSession) -> list[tuple[str, int]]:
+    rows = await session.execute(
+        select(Organization.level, func.count()).group_by(Organization.level).order_by(Organization.level))
+    return [(r[0], int(r[1])) for r in rows]
+
+
+async def count_rows(session: AsyncSession, model: type[Any]) -> int:
+    return int(await session.scalar(select(func.count()).select_from(model)) or 0)
