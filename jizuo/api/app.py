@@ -17,6 +17,7 @@ from jizuo.api import overview, problems
 from jizuo.core.config import Settings, get_settings
 from jizuo.core.db import make_engine, make_sessionmaker, resolve_database_url
 from jizuo.core.logging import request_id_var
+from jizuo.platform import fhir_access
 from jizuo.platform.audit import api as audit_api
 from jizuo.platform.identity import api as identity_api
 from jizuo.platform.registry import api as registry_api
@@ -92,7 +93,7 @@ def create_app(settings: Settings | None = None,
         app.state.sessionmaker = sessionmaker
     app.add_middleware(RequestIdMiddleware)
     problems.install_problem_handlers(app)
-    for module in (overview, identity_api, registry_api, residents_api, audit_api, sso_api):
+    for module in (overview, identity_api, registry_api, residents_api, audit_api, sso_api, fhir_access):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from jizuo.core.errors import FieldError, JizuoError
+from jizuo.fhir.errors import operation_outcome
 
 log = logging.getLogger("jizuo.errors")
 PROBLEM_JSON = "application/problem+json"
@@ -49,6 +50,14 @@ def problem_response(body: dict[str, Any], status: int, headers: dict[str, str] 
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def error_response(request: Request, error: JizuoError, headers: dict[str, str] | None = None) -> JSONResponse:
+    """Under /fhir an error is an OperationOutcome; everywhere else RFC 9457 problem JSON."""
+    if request.url.path == "/fhir" or request.url.path.startswith("/fhir/"):
+        return JSONResponse(operation_outcome(error), status_code=error.status, media_type="application/fhir+json",
+                            headers=headers)
+    return problem_response(error.problem(request.url.path), error.status, headers)
+
+
 def _field_errors(exc: RequestValidationError) -> list[FieldError]:
     errors = []
     for error in exc.errors():
@@ -64,7 +73,7 @@ def _field_errors(exc: RequestValidationError) -> list[FieldError]:
 async def _jizuo_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, JizuoError)
     log.info("request failed: %s %s -> %s %s", request.method, request.url.path, exc.status, exc.code)
-    return problem_response(exc.problem(request.url.path), exc.status, exc.headers or None)
+    return error_response(request, exc, exc.headers or None)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -74,21 +83,21 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     error = JizuoError(detail=f"请求参数有误：{summary}", code="validation_failed", status=422,
                        title="Unprocessable Content", errors=errors)
     log.info("validation failed: %s %s", request.method, request.url.path)
-    return problem_response(error.problem(request.url.path), 422)
+    return error_response(request, error)
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code, detail = _HTTP_MESSAGES.get(exc.status_code, ("http_error", str(exc.detail)))
     error = JizuoError(detail=detail, code=code, status=exc.status_code, title=str(exc.detail))
-    return problem_response(error.problem(request.url.path), exc.status_code, dict(exc.headers or {}) or None)
+    return error_response(request, error, dict(exc.headers or {}) or None)
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     error = JizuoError(detail="服务器内部错误，已记录，请稍后重试或联系管理员", code="internal_error", status=500,
                        title="Internal Server Error")
-    return problem_response(error.problem(request.url.path), 500)
+    return error_response(request, error)
 
 
 def install_problem_handlers(app: FastAPI) -> None:

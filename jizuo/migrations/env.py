@@ -9,12 +9,18 @@ from jizuo.core.db import Base
 config = context.config
 
 
+def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+    """Monthly audit partitions are made at run time, not by models: autogenerate must not drop them."""
+    return not (type_ == "table" and reflected and name is not None and name.startswith("audit_event_"))
+
+
 def run_migrations_online() -> None:
     url = config.get_main_option("sqlalchemy.url")
     assert url
     engine = create_engine(url, poolclass=pool.NullPool)
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=Base.metadata, compare_type=True)
+        context.configure(connection=connection, target_metadata=Base.metadata, compare_type=True,
+                          include_object=include_object)
         with context.begin_transaction():
             # Two processes (two uvicorn workers, or CI jobs) must not migrate at once.
             connection.exec_driver_sql("SELECT pg_advisory_xact_lock(727372)")

@@ -2,7 +2,7 @@
 //   BASE_URL=http://127.0.0.1:8000 node --test e2e/
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { BASE_URL, api, choose, input, launch, login, loginOk, openPage, sel, shot } from './helpers.mjs'
+import { BASE_URL, PASSWORD, api, choose, input, launch, login, loginOk, openPage, sel, shot } from './helpers.mjs'
 
 let browser
 
@@ -51,6 +51,7 @@ describe('district administrator', () => {
     const residents = await page.locator(`${sel('stat-residents')} ${sel('stat-value')}`).innerText()
     assert.equal(residents.replace(/,/g, ''), String(overview.residents))
     await page.locator(`${sel('level-chart')} canvas`).waitFor()
+    await page.waitForTimeout(800) // bar animation
     await shot(page, '03-dashboard')
   })
 
@@ -107,6 +108,9 @@ describe('district administrator', () => {
     await input(page, 'audit-filter-actor').fill('admin')
     await choose(page, 'audit-filter-action', '登录')
     await choose(page, 'audit-filter-outcome', '成功')
+    // A Beijing-time range (sent as ISO 8601 with +08:00) that covers this session's sign-in.
+    await page.locator(`${sel('audit-filter-range')} .el-date-editor`).click()
+    await page.locator('.el-picker-panel__shortcut:visible', { hasText: '最近 1 小时' }).click()
     const row = page.locator(`${sel('audit-table')} .el-table__row`).first()
     await page.waitForFunction(() => {
       const r = document.querySelector('[data-test="audit-table"] .el-table__row')
@@ -116,8 +120,9 @@ describe('district administrator', () => {
     await shot(page, '10-audit')
   })
 
+  const username = `e2e${Date.now().toString(36)}`
+
   test('create a user and find it in the list', async () => {
-    const username = `e2e${Date.now().toString(36)}`
     await page.locator(sel('menu-users')).click()
     await page.locator(`${sel('user-table')} .el-table__row`).first().waitFor()
     await shot(page, '11-users')
@@ -142,6 +147,28 @@ describe('district administrator', () => {
     )
   })
 
+  test('a locked account shows the lock message and can be unlocked', async () => {
+    const other = await openPage(browser)
+    let message = ''
+    for (let i = 0; i < 5; i++) {
+      await login(other, username, 'Wrong@password1')
+      await other.locator(sel('login-error')).waitFor()
+      message = await other.locator(sel('login-error')).innerText()
+    }
+    assert.match(message, /锁定/)
+    await login(other, username, 'Jizuo@2026e2e')
+    await other.waitForFunction(() => /已锁定/.test(document.querySelector('[data-test="login-error"]')?.textContent ?? ''))
+    await shot(other, '17-login-locked')
+
+    await page.locator(sel('user-search')).click()
+    const locked = page.locator(sel('user-locked'))
+    await locked.waitFor()
+    await page.locator(sel('user-unlock')).click()
+    await locked.waitFor({ state: 'detached' })
+    await loginOk(other, username)
+    await other.context().close()
+  })
+
   test('unknown page shows 404', async () => {
     await page.goto(`${BASE_URL}/ui/no-such-page`)
     await page.locator(sel('page-not-found')).waitFor()
@@ -162,6 +189,60 @@ describe('family doctor', () => {
     assert.match(await hint.innerText(), /仅显示本团队签约居民/)
     await page.locator(`${sel('resident-table')} .el-table__row`).first().waitFor()
     await shot(page, '14-residents-family-doctor')
+    // Typing the address of a page the role cannot use shows 403, not the page.
+    await page.goto(`${BASE_URL}/ui/users`)
+    await page.locator(sel('page-forbidden')).waitFor()
+    await page.context().close()
+  })
+})
+
+describe('institution administrator', () => {
+  test('manages only the own institution’s accounts', async () => {
+    const page = await openPage(browser)
+    await loginOk(page, 'hosp_admin')
+    const org = (await page.locator(sel('user-org')).innerText()).trim()
+    await page.locator(sel('menu-users')).click()
+    await page.locator(`${sel('user-table')} .el-table__row`).first().waitFor()
+    const orgs = await page.locator(`${sel('user-table')} .el-table__body-wrapper .el-table__row td:nth-child(4)`).allInnerTexts()
+    assert.ok(orgs.length > 0)
+    for (const o of orgs) assert.equal(o.trim(), org)
+    await page.locator(sel('user-create')).click()
+    await page.locator('.el-dialog:visible').waitFor()
+    assert.ok(await page.locator(`${sel('user-form-org')}.is-disabled, ${sel('user-form-org')} .is-disabled`).count())
+    await shot(page, '16-users-institution-admin')
+    await page.context().close()
+  })
+})
+
+describe('session', () => {
+  test('an expired access token is refreshed without bothering the user', async () => {
+    const page = await openPage(browser)
+    await loginOk(page, 'nurse')
+    await page.evaluate(() => sessionStorage.setItem('jizuo.access_token', 'expired.or.revoked'))
+    await page.reload()
+    await page.locator(sel('page-dashboard')).waitFor()
+    assert.equal(await page.locator(sel('user-display-name')).count(), 1)
+    assert.notEqual(await page.evaluate(() => sessionStorage.getItem('jizuo.access_token')), 'expired.or.revoked')
+    await page.context().close()
+  })
+
+  test('a dead session goes back to the sign-in page and signing out works', async () => {
+    const page = await openPage(browser)
+    await loginOk(page, 'doctor')
+    await page.evaluate(() => {
+      sessionStorage.setItem('jizuo.access_token', 'bad')
+      sessionStorage.setItem('jizuo.refresh_token', 'also-bad-refresh-token')
+    })
+    await page.goto(`${BASE_URL}/ui/organizations`)
+    await page.waitForURL(/\/ui\/login\?redirect=/)
+    // Signing in again returns to the page that was asked for.
+    await input(page, 'login-username').fill('doctor')
+    await input(page, 'login-password').fill(PASSWORD)
+    await page.locator(sel('login-submit')).click()
+    await page.locator(sel('page-organizations')).waitFor()
+    await page.locator(sel('logout')).click()
+    await page.waitForURL(/\/ui\/login/)
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('jizuo.access_token')), null)
     await page.context().close()
   })
 })
@@ -176,6 +257,7 @@ describe('language', () => {
     await page.waitForFunction(() => document.querySelector('[data-test="menu-organizations"]')?.textContent?.includes('Organizations'))
     assert.equal((await page.locator(sel('menu-dashboard')).innerText()).trim(), 'Dashboard')
     await page.locator(`${sel('level-chart')} canvas`).waitFor()
+    await page.waitForTimeout(800) // bar animation
     await shot(page, '15-dashboard-en')
     await page.reload()
     await page.locator(sel('page-dashboard')).waitFor()

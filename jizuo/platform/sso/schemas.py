@@ -35,7 +35,8 @@ class ClientCreate(BaseModel):
                                                  description="退出登录后允许跳转的地址")
     scopes: list[str] = Field(default_factory=lambda: list(SCOPES), description="允许申请的 scope")
     trusted: bool = Field(False, description="区内自建应用：无需用户授权确认")
-    confidential: bool = Field(False, description="机密客户端（服务端应用，发放 client_secret）；否则为公共客户端，必须使用 PKCE")
+    confidential: bool = Field(
+        False, description="机密客户端（服务端应用，发放 client_secret）；否则为公共客户端，必须使用 PKCE")
 
     @field_validator("redirect_uris", "post_logout_redirect_uris")
     @classmethod

@@ -4,7 +4,7 @@ const enUS: MessageSchema = {
   app: {
     title: 'Jizuo · Regional Health Information Platform',
     short: 'Jizuo',
-    subtitle: 'Regional Health Information Platform',
+    subtitle: 'Regional Health Platform',
     console: 'Staff Console',
     footer: 'Jizuo · Open-source regional health information platform',
   },
@@ -57,7 +57,6 @@ const enUS: MessageSchema = {
     feature2: 'Resident electronic health records',
     feature3: 'Family doctor contracting',
     feature4: 'End-to-end security audit',
-    success: 'Signed in',
   },
   orgLevels: {
     '3A': 'Tertiary grade A',

@@ -56,7 +56,6 @@ const zhCN = {
     feature2: '居民电子健康档案',
     feature3: '家庭医生签约服务',
     feature4: '全流程安全审计',
-    success: '登录成功',
   },
   orgLevels: {
     '3A': '三级甲等',

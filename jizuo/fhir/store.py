@@ -1,0 +1,160 @@
+"""The FHIR resource store: every SQL statement that reads or writes resources, versions and index rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, union_all, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jizuo.fhir.models import INDEX_TABLES, FhirHistory, FhirResource, idx_reference
+from jizuo.fhir.searchparams import IndexRows, extract_index
+
+
+@dataclass(frozen=True)
+class Stored:
+    rid: int
+    res_type: str
+    id: str
+    version: int
+    last_updated: datetime
+    deleted: bool
+    resource: dict[str, Any] | None
+
+    @property
+    def method(self) -> str:
+        """How this version came to be, for history bundles: derived, so never out of step."""
+        return "DELETE" if self.deleted else ("POST" if self.version == 1 else "PUT")
+
+
+def _stored(row: Any) -> Stored:
+    return Stored(row.rid, row.res_type, row.id, row.version, row.last_updated, row.deleted, row.resource)
+
+
+_CURRENT = select(FhirResource.rid, FhirResource.res_type, FhirResource.id, FhirResource.version,
+                  FhirResource.last_updated, FhirResource.deleted, FhirResource.resource)
+
+
+async def get_current(db: AsyncSession, res_type: str, res_id: str, *, for_update: bool = False) -> Stored | None:
+    query = _CURRENT.where(FhirResource.res_type == res_type, FhirResource.id == res_id)
+    if for_update:
+        query = query.with_for_update()
+    row = (await db.execute(query)).first()
+    return _stored(row) if row else None
+
+
+async def get_by_rids(db: AsyncSession, rids: Sequence[int]) -> list[Stored]:
+    """Current, non-deleted resources in the order of `rids`."""
+    if not rids:
+        return []
+    rows = {row.rid: _stored(row) for row in await db.execute(
+        _CURRENT.where(FhirResource.rid.in_(list(rids)), FhirResource.deleted.is_(False)))}
+    return [rows[rid] for rid in rids if rid in rows]
+
+
+async def get_version(db: AsyncSession, res_type: str, res_id: str, version: int) -> Stored | None:
+    current = await get_current(db, res_type, res_id)
+    if current is None:
+        return None
+    if current.version == version:
+        return current
+    row = (await db.execute(select(FhirHistory).where(
+        FhirHistory.rid == current.rid, FhirHistory.version == version))).scalar_one_or_none()
+    if row is None:
+        return None
+    return Stored(row.rid, row.res_type, row.id, row.version, row.last_updated, row.deleted, row.resource)
+
+
+async def insert_resource(db: AsyncSession, resource: dict[str, Any], now: datetime,
+                          token_replacements: dict[str, str]) -> Stored:
+    rid = await db.scalar(insert(FhirResource).values(
+        res_type=resource["resourceType"], id=resource["id"], version=1, last_updated=now, deleted=False,
+        resource=resource).returning(FhirResource.rid))
+    assert rid is not None
+    await write_index(db, [(rid, resource, token_replacements)])
+    return Stored(rid, resource["resourceType"], resource["id"], 1, now, False, resource)
+
+
+async def replace_resource(db: AsyncSession, current: Stored, resource: dict[str, Any] | None, now: datetime,
+                           token_replacements: dict[str, str]) -> Stored:
+    """Keep the current version in history, then write the new one (or a deletion marker)."""
+    await db.execute(insert(FhirHistory).values(
+        rid=current.rid, version=current.version, res_type=current.res_type, id=current.id,
+        last_updated=current.last_updated, deleted=current.deleted, resource=current.resource))
+    version = current.version + 1
+    deleted = resource is None
+    await db.execute(update(FhirResource).where(FhirResource.rid == current.rid).values(
+        version=version, last_updated=now, deleted=deleted,
+        resource=resource if resource is not None else current.resource))
+    await delete_index(db, [current.rid])
+    if resource is not None:
+        await write_index(db, [(current.rid, resource, token_replacements)])
+    return Stored(current.rid, current.res_type, current.id, version, now, deleted, resource)
+
+
+def index_rows(rid: int, resource: dict[str, Any], token_replacements: dict[str, str]) -> IndexRows:
+    rows = extract_index(resource)
+    if token_replacements:
+        rows.tokens = [(param, system, token_replacements.get(code or "", code), None if code in
+                        token_replacements else display) for param, system, code, display in rows.tokens]
+    return rows
+
+
+async def write_index(db: AsyncSession, items: Iterable[tuple[int, dict[str, Any], dict[str, str]]]) -> None:
+    batches: dict[str, list[dict[str, Any]]] = {name: [] for name in INDEX_TABLES}
+    for rid, resource, replacements in items:
+        rows = index_rows(rid, resource, replacements)
+        res_type = resource["resourceType"]
+        for name, table in INDEX_TABLES.items():
+            columns = [c.name for c in table.columns][3:]
+            for values in getattr(rows, name):
+                batches[name].append({"rid": rid, "res_type": res_type, "param": values[0],
+                                      **dict(zip(columns, values[1:], strict=True))})
+    for name, rows_of_table in batches.items():
+        if rows_of_table:
+            await db.execute(insert(INDEX_TABLES[name]), rows_of_table)
+
+
+async def delete_index(db: AsyncSession, rids: Sequence[int]) -> None:
+    for table in INDEX_TABLES.values():
+        await db.execute(delete(table).where(table.c.rid.in_(list(rids))))
+
+
+async def patient_ids_referenced(db: AsyncSession, rid: int) -> set[str]:
+    rows = await db.scalars(select(idx_reference.c.target_id).where(
+        idx_reference.c.rid == rid, idx_reference.c.target_type == "Patient"))
+    return {r for r in rows if r}
+
+
+async def history(db: AsyncSession, *, res_type: str | None, res_id: str | None, since: datetime | None,
+                  limit: int) -> list[Stored]:
+    """Newest first: current versions and earlier ones, of one resource, one type, or everything."""
+    current = select(FhirResource.rid, FhirResource.res_type, FhirResource.id, FhirResource.version,
+                     FhirResource.last_updated, FhirResource.deleted, FhirResource.resource)
+    past = select(FhirHistory.rid, FhirHistory.res_type, FhirHistory.id, FhirHistory.version,
+                  FhirHistory.last_updated, FhirHistory.deleted, FhirHistory.resource)
+    for model in (FhirResource, FhirHistory):
+        conditions = []
+        if res_type:
+            conditions.append(model.res_type == res_type)
+        if res_id:
+            conditions.append(model.id == res_id)
+        if since:
+            conditions.append(model.last_updated >= since)
+        if model is FhirResource:
+            current = current.where(*conditions)
+        else:
+            past = past.where(*conditions)
+    both = union_all(current, past).subquery()
+    rows = await db.execute(select(both).order_by(both.c.last_updated.desc(), both.c.version.desc()).limit(limit))
+    return [Stored(r.rid, r.res_type, r.id, r.version, r.last_updated, r.deleted, r.resource) for r in rows]
+
+
+async def count_resources(db: AsyncSession, res_type: str | None = None) -> int:
+    query = select(func.count()).select_from(FhirResource).where(FhirResource.deleted.is_(False))
+    if res_type:
+        query = query.where(FhirResource.res_type == res_type)
+    return int(await db.scalar(query) or 0)
