@@ -7,7 +7,7 @@ inside a transaction that is rolled back, so tests see the seed and never each o
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -107,3 +107,49 @@ def token_for(client: httpx.AsyncClient) -> TokenFor:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+# --- A real server process, for clients that speak HTTP over a socket (fhirpy, the browser) ---------------
+
+LIVE_DATABASE = "jizuo_live"
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def live_server(server_url: str) -> Iterator[str]:
+    """`jizuo serve` in a subprocess on its own seeded database; yields its base URL."""
+    import subprocess
+    import sys
+    import time
+
+    url = fresh_database(server_url, LIVE_DATABASE)
+    env = {**os.environ, "DATABASE_URL": url, "JIZUO_DEMO_RESIDENTS": "300", "JIZUO_LOG_LEVEL": "warning"}
+    jizuo = [sys.executable, "-m", "jizuo.cli"]
+    subprocess.run([*jizuo, "migrate"], env=env, check=True, capture_output=True)
+    subprocess.run([*jizuo, "demo-seed"], env=env, check=True, capture_output=True)
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env["JIZUO_ISSUER"] = base
+    server = subprocess.Popen([*jizuo, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        else:
+            raise RuntimeError("live server did not start")
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=20)

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from jizuo.platform.identity import repository as identity_repository
 from jizuo.platform.identity.roles import Permission
 from jizuo.platform.registry import repository as registry_repository
-from jizuo.platform.registry.codes import level_display
+from jizuo.platform.registry.codes import LEVEL_RANK, level_display
 from jizuo.platform.registry.models import CareTeam, Organization
 from jizuo.platform.registry.schemas import LevelCount, Overview
 from jizuo.platform.request import ScopeDep, UnitDep
@@ -41,4 +41,5 @@ async def overview(scope: ScopeDep, unit: UnitDep) -> Overview:
         residents=residents, signed_residents=signed,
         users=await identity_repository.count_users(unit.db),
         by_level=[LevelCount(level=level, level_display=level_display(level), count=count)
-                  for level, count in await registry_repository.counts_by_level(unit.db)])
+                  for level, count in sorted(await registry_repository.counts_by_level(unit.db),
+                                             key=lambda row: (-LEVEL_RANK.get(row[0], 0), row[0]))])

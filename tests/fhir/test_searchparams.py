@@ -26,13 +26,52 @@ from jizuo.fhir.searchparams import (
     normalise_string,
     parse_date_range,
 )
-from jizuo.fhir.searchparams.compiler import Unsupported, compile_branches
+from jizuo.fhir.searchparams.compiler import Unsupported, compile_branches, make_walker
 from jizuo.fhir.searchparams.extract import INDEXED_TYPES
 from jizuo.fhir.searchparams.fallback import FallbackParam, compile_fhirpath, convert_untyped, fhirpathpy_branches
 from jizuo.fhir.searchparams.registry import element_types
 from jizuo.fhir.searchparams.rows import Target
 
-SCOPE = ["Patient", "Practitioner", "PractitionerRole", "Organization", "Location", "Encounter", "Observation", "DiagnosticReport", "ImagingStudy", "Condition", "Procedure", "MedicationRequest", "MedicationDispense", "AllergyIntolerance", "Immunization", "ServiceRequest", "Task", "CarePlan", "Communication", "DocumentReference", "Composition", "Consent", "AuditEvent", "Questionnaire", "QuestionnaireResponse", "Appointment", "Schedule", "Slot", "Coverage", "Claim", "Flag", "RiskAssessment", "Group", "Device", "Medication", "Specimen", "EpisodeOfCare", "CareTeam"]
+SCOPE = [
+    "Patient",
+    "Practitioner",
+    "PractitionerRole",
+    "Organization",
+    "Location",
+    "Encounter",
+    "Observation",
+    "DiagnosticReport",
+    "ImagingStudy",
+    "Condition",
+    "Procedure",
+    "MedicationRequest",
+    "MedicationDispense",
+    "AllergyIntolerance",
+    "Immunization",
+    "ServiceRequest",
+    "Task",
+    "CarePlan",
+    "Communication",
+    "DocumentReference",
+    "Composition",
+    "Consent",
+    "AuditEvent",
+    "Questionnaire",
+    "QuestionnaireResponse",
+    "Appointment",
+    "Schedule",
+    "Slot",
+    "Coverage",
+    "Claim",
+    "Flag",
+    "RiskAssessment",
+    "Group",
+    "Device",
+    "Medication",
+    "Specimen",
+    "EpisodeOfCare",
+    "CareTeam",
+]
 TABLES = ("tokens", "strings", "dates", "references", "quantities", "numbers", "uris")
 
 # Where the typed fast path is right and a shape-typed fhirpathpy result is not: (type, param, datatype skipped).
@@ -116,14 +155,16 @@ def test_fast_path_agrees_with_fhirpathpy_on_official_examples(
             assert got == want, f"{label} {table}: only fast {got - want}, only fhirpathpy {want - got}"
 
 
-def test_examples_of_all_types_extract_without_error(fhir_examples: dict[str, list[tuple[str, dict[str, Any]]]]) -> None:
+def test_examples_of_all_types_extract_without_error(
+    fhir_examples: dict[str, list[tuple[str, dict[str, Any]]]],
+) -> None:
     total = sum(len(extract_index(resource).tokens) for items in fhir_examples.values() for _, resource in items)
     assert total > 1000
 
 
 # --- dates ------------------------------------------------------------------------------------------------
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0, micro: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, micro, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
@@ -137,7 +178,8 @@ def utc(*args: int) -> datetime:
         ("2020-03-05T10:00:05+01:00", utc(2020, 3, 5, 9, 0, 5), utc(2020, 3, 5, 9, 0, 6)),
         ("2020-03-05T10:00:05.25Z", utc(2020, 3, 5, 10, 0, 5, 250000), utc(2020, 3, 5, 10, 0, 5, 260000)),
         ("2020-03-05T10:00", utc(2020, 3, 5, 2, 0), utc(2020, 3, 5, 2, 1)),  # minute, no zone: UTC+8
-        ("1988-06-01", utc(1988, 5, 31, 16), utc(1988, 6, 1, 16)),  # fixed +08:00, no 1988 summer time
+        ("1988-06-01", utc(1988, 5, 31, 15), utc(1988, 6, 1, 15)),  # China used summer time (+09:00) in 1988
+        ("9999-12-31", utc(9999, 12, 30, 16), datetime.max.replace(tzinfo=UTC)),
     ],
 )
 def test_date_precision_ranges(value: str, start: datetime, end: datetime) -> None:
@@ -155,12 +197,15 @@ def test_period_open_ends_and_timing() -> None:
     enc["period"] = {"end": "2021-05-01T08:00:00+08:00"}
     assert rows_of(extract_index(enc), "dates", "date") == {("date", DATE_MIN, utc(2021, 5, 1, 0, 0, 1))}
     assert DATE_MIN.tzinfo is UTC and DATE_MAX.year == 9999
-    req = {
+    req: dict[str, Any] = {
         "resourceType": "MedicationRequest",
         "dosageInstruction": [{"timing": {"event": ["2021-01-01"], "repeat": {"boundsPeriod": {"start": "2021"}}}}],
     }
     # MedicationRequest has no Timing date param; CarePlan.activity.detail.scheduledTiming has
-    plan = {"resourceType": "CarePlan", "activity": [{"detail": {"scheduledTiming": req["dosageInstruction"][0]["timing"]}}]}
+    plan = {
+        "resourceType": "CarePlan",
+        "activity": [{"detail": {"scheduledTiming": req["dosageInstruction"][0]["timing"]}}],
+    }
     assert rows_of(extract_index(plan), "dates", "activity-date") == {
         ("activity-date", utc(2020, 12, 31, 16), utc(2021, 1, 1, 16)),
         ("activity-date", utc(2020, 12, 31, 16), DATE_MAX),
@@ -168,7 +213,11 @@ def test_period_open_ends_and_timing() -> None:
 
 
 def test_observation_effective_choice_and_last_updated() -> None:
-    obs = {"resourceType": "Observation", "effectiveDateTime": "2022-01-02", "meta": {"lastUpdated": "2022-01-03T00:00:00Z"}}
+    obs = {
+        "resourceType": "Observation",
+        "effectiveDateTime": "2022-01-02",
+        "meta": {"lastUpdated": "2022-01-03T00:00:00Z"},
+    }
     rows = extract_index(obs)
     assert rows_of(rows, "dates", "date") == {("date", utc(2022, 1, 1, 16), utc(2022, 1, 2, 16))}
     assert rows_of(rows, "dates", "_lastUpdated") == {("_lastUpdated", utc(2022, 1, 3), utc(2022, 1, 3, 0, 0, 1))}
@@ -244,8 +293,14 @@ def test_tokens_from_codeable_concept_identifier_contact_point_boolean_and_meta(
     assert rows_of(rows, "tokens", "email") == {("email", "email", "a@b.cn", None)}
     assert len(rows_of(rows, "tokens", "telecom")) == 2
     assert rows_of(rows, "tokens", "deceased") == {("deceased", None, "false", None)}
-    cond = {"resourceType": "Condition", "code": {"coding": [{"system": "urn:icd", "code": "I10", "display": "HT"}], "text": "高血压"}}
-    assert rows_of(extract_index(cond), "tokens", "code") == {("code", "urn:icd", "I10", "HT"), ("code", None, None, "高血压")}
+    cond = {
+        "resourceType": "Condition",
+        "code": {"coding": [{"system": "urn:icd", "code": "I10", "display": "HT"}], "text": "高血压"},
+    }
+    assert rows_of(extract_index(cond), "tokens", "code") == {
+        ("code", "urn:icd", "I10", "HT"),
+        ("code", None, None, "高血压"),
+    }
 
 
 def test_patient_deceased_is_true_for_a_date() -> None:
@@ -255,7 +310,10 @@ def test_patient_deceased_is_true_for_a_date() -> None:
 
 
 def test_chinese_full_name_and_normalisation() -> None:
-    patient = {"resourceType": "Patient", "name": [{"family": "张", "given": ["伟"]}, {"family": "Müller", "given": ["José"]}]}
+    patient = {
+        "resourceType": "Patient",
+        "name": [{"family": "张", "given": ["伟"]}, {"family": "Müller", "given": ["José"]}],
+    }
     rows = extract_index(patient)
     assert rows_of(rows, "strings", "name") == {
         ("name", "张", "张"),
@@ -313,6 +371,23 @@ def test_unsupported_fhirpath_falls_back_to_fhirpathpy() -> None:
     assert {r[2] for r in rows.strings} == {"Ann", "Bo"}
 
 
+def test_compiler_handles_extensions_indexers_and_where() -> None:
+    # e.g. a Chinese profile's parameter on the 民族 (ethnicity) extension
+    branches = compile_branches("Patient.extension('http://jizuo.org/ext/ethnicity').value as Coding", "Patient")
+    assert [(b.root_key, b.datatype) for b in branches] == [("extension", "Coding")]
+    walk = make_walker(branches[0].steps)
+    exts = [{"url": "http://jizuo.org/ext/ethnicity", "valueCoding": {"code": "01"}}, {"url": "x", "valueCoding": {}}]
+    assert walk(exts) == [{"code": "01"}]
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "document",
+        "entry": [{"resource": {"resourceType": "Composition", "id": "c1"}}],
+    }
+    assert rows_of(extract_index(bundle), "references", "composition") == {
+        ("composition", "Composition", "c1", "Composition/c1")
+    }
+
+
 def _element_keys(rtype: str) -> list[str]:
     keys = []
     for path, types in element_types()[rtype].items():
@@ -349,4 +424,5 @@ def test_extract_index_never_crashes(data: st.DataObject, rtype: str) -> None:
     rows = extract_index(resource)
     assert all(isinstance(r[0], str) and len(r) == 4 for r in rows.tokens)
     assert all(isinstance(r[1], datetime) and r[1].tzinfo is not None for r in rows.dates)
-    assert all(isinstance(r[1], Decimal) for r in rows.quantities + rows.numbers)  # type: ignore[operator]
+    assert all(isinstance(r[1], Decimal) for r in rows.quantities)
+    assert all(isinstance(r[1], Decimal) for r in rows.numbers)

@@ -121,6 +121,7 @@ describe('district administrator', () => {
   })
 
   const username = `e2e${Date.now().toString(36)}`
+  const newPassword = 'Jizuo@2026e2e'
 
   test('create a user and find it in the list', async () => {
     await page.locator(sel('menu-users')).click()
@@ -131,7 +132,7 @@ describe('district administrator', () => {
     await dialog.waitFor()
     await input(page, 'user-form-username').fill(username)
     await input(page, 'user-form-display-name').fill('测试医生')
-    await input(page, 'user-form-password').fill('Jizuo@2026e2e')
+    await input(page, 'user-form-password').fill(newPassword)
     await choose(page, 'user-form-role', '医生')
     await page.locator(`${sel('user-form-org')}`).click()
     await page.keyboard.type('中心医院')
@@ -156,7 +157,7 @@ describe('district administrator', () => {
       message = await other.locator(sel('login-error')).innerText()
     }
     assert.match(message, /锁定/)
-    await login(other, username, 'Jizuo@2026e2e')
+    await login(other, username, newPassword)
     await other.waitForFunction(() => /已锁定/.test(document.querySelector('[data-test="login-error"]')?.textContent ?? ''))
     await shot(other, '17-login-locked')
 
@@ -165,7 +166,7 @@ describe('district administrator', () => {
     await locked.waitFor()
     await page.locator(sel('user-unlock')).click()
     await locked.waitFor({ state: 'detached' })
-    await loginOk(other, username)
+    await loginOk(other, username, newPassword)
     await other.context().close()
   })
 

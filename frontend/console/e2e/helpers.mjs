@@ -50,8 +50,8 @@ export async function login(page, username, password = PASSWORD) {
   await page.locator(sel('login-submit')).click()
 }
 
-export async function loginOk(page, username) {
-  await login(page, username)
+export async function loginOk(page, username, password = PASSWORD) {
+  await login(page, username, password)
   await page.locator(sel('page-dashboard')).waitFor()
 }
 

@@ -27,13 +27,15 @@ from jizuo.fhir.searchparams.rows import Converter, IndexRows, Target, converter
 
 INDEXED_TYPES = frozenset({"number", "date", "string", "token", "reference", "quantity", "uri"})
 
-Entry = tuple[Walker, Converter, Target]
+# One walk feeds every parameter that shares it (combo-code and component-code both walk component.code).
+Entry = tuple[Walker, list[tuple[Converter, Target]]]
 
 
 @dataclass(slots=True)
 class Plan:
     resource_type: str
     by_key: dict[str, list[Entry]] = field(default_factory=dict)
+    walkers: dict[tuple[str, tuple[Any, ...]], list[tuple[Converter, Target]]] = field(default_factory=dict)
     predicates: list[Callable[[dict[str, Any], IndexRows], None]] = field(default_factory=list)
     fallbacks: list[FallbackParam] = field(default_factory=list)
     fallback_codes: dict[str, str] = field(default_factory=dict)  # code -> why the compiler refused it
@@ -58,7 +60,6 @@ def _add_param(plan: Plan, param: SearchParam) -> None:
     predicate_keys: set[str] = set()
     for branch in branches:
         target = Target(code, param.targets, branch.resolve_is)
-        walker = make_walker(branch.steps)
         if branch.predicate == "exists-not-false":
             predicate_keys.add(branch.root_key)
             continue
@@ -66,7 +67,11 @@ def _add_param(plan: Plan, param: SearchParam) -> None:
         if converter is None:
             plan.unindexed_datatypes.setdefault(code, []).append(branch.datatype)
             continue
-        plan.by_key.setdefault(branch.root_key, []).append((walker, converter, target))
+        sinks = plan.walkers.get((branch.root_key, branch.steps))
+        if sinks is None:
+            sinks = plan.walkers[(branch.root_key, branch.steps)] = []
+            plan.by_key.setdefault(branch.root_key, []).append((make_walker(branch.steps), sinks))
+        sinks.append((converter, target))
     if predicate_keys:
         walkers = {k: make_walker(()) for k in predicate_keys}
 
@@ -101,10 +106,12 @@ def extract_index(resource: dict[str, Any]) -> IndexRows:
         entries = by_key.get(key)
         if entries is None:
             continue
-        for walker, converter, target in entries:
+        for walker, sinks in entries:
             try:
-                for item in walker(value):
-                    converter(target, item, rows)
+                items = walker(value)
+                for converter, target in sinks:
+                    for item in items:
+                        converter(target, item, rows)
             except Exception:  # malformed resource content; skip this value rather than fail the write
                 continue
     for predicate in plan.predicates:

@@ -21,6 +21,20 @@ ParamType = Literal["number", "date", "string", "token", "reference", "composite
 GENERIC_BASES = ("Resource", "DomainResource")
 COMMON_PARAMS = ("_id", "_lastUpdated", "_tag", "_profile", "_security", "_source")
 
+# The R4 definitions list no modifiers at all; these are the ones the R4 search page allows per type
+# (http://hl7.org/fhir/R4/search.html#modifiers), used when a definition names none. ":[type]" on
+# references is spelled "type".
+DEFAULT_MODIFIERS: dict[str, tuple[str, ...]] = {
+    "string": ("missing", "exact", "contains"),
+    "token": ("missing", "text", "not", "above", "below", "in", "not-in", "of-type"),
+    "reference": ("missing", "type", "identifier", "above", "below"),
+    "uri": ("missing", "above", "below"),
+    "date": ("missing",),
+    "number": ("missing",),
+    "quantity": ("missing",),
+    "composite": ("missing",),
+}
+
 
 @dataclass(frozen=True, slots=True)
 class SearchParam:
@@ -95,7 +109,7 @@ def _make(raw: dict[str, Any], resource_type: str) -> SearchParam:
         base=tuple(raw["base"]),
         expression=narrow_expression(raw.get("expression"), resource_type),
         targets=tuple(raw.get("target", ())),
-        modifiers=tuple(raw.get("modifier", ())),
+        modifiers=tuple(raw.get("modifier") or DEFAULT_MODIFIERS.get(raw["type"], ())),
         comparators=tuple(raw.get("comparator", ())),
         components=tuple((c["definition"], c["expression"]) for c in raw.get("component", ())),
         url=raw["url"],

@@ -46,13 +46,20 @@ class IndexRows:
 
     def dedupe(self) -> None:
         """Drop repeated rows (unions such as ``combo-code`` can reach one coding twice); keep order."""
-        self.tokens = list(dict.fromkeys(self.tokens))
-        self.strings = list(dict.fromkeys(self.strings))
-        self.dates = list(dict.fromkeys(self.dates))
-        self.references = list(dict.fromkeys(self.references))
-        self.quantities = list(dict.fromkeys(self.quantities))
-        self.numbers = list(dict.fromkeys(self.numbers))
-        self.uris = list(dict.fromkeys(self.uris))
+        if len(self.tokens) > 1:
+            self.tokens = list(dict.fromkeys(self.tokens))
+        if len(self.strings) > 1:
+            self.strings = list(dict.fromkeys(self.strings))
+        if len(self.dates) > 1:
+            self.dates = list(dict.fromkeys(self.dates))
+        if len(self.references) > 1:
+            self.references = list(dict.fromkeys(self.references))
+        if len(self.quantities) > 1:
+            self.quantities = list(dict.fromkeys(self.quantities))
+        if len(self.numbers) > 1:
+            self.numbers = list(dict.fromkeys(self.numbers))
+        if len(self.uris) > 1:
+            self.uris = list(dict.fromkeys(self.uris))
 
 
 @dataclass(frozen=True, slots=True)

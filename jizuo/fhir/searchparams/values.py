@@ -8,18 +8,22 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
-# Date-only and zone-less values are taken as China Standard Time. We use the fixed offset UTC+08:00 rather
-# than zoneinfo("Asia/Shanghai"): zoneinfo would apply the 1986-1991 summer time and pre-1901 local mean time,
-# so a birth date of 1988-06-01 would cover a different UTC window than 2020-06-01. A date means "that
-# calendar day in China" with the same 24h window in any year, and the query side uses this same function.
-LOCAL_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
+from jizuo.core.clock import SHANGHAI
+
+# Date-only and zone-less values are taken as Asia/Shanghai: the zone of jizuo.core.clock, which the search
+# side (jizuo.fhir.search.values) also uses for query dates. Both must agree, or `birthdate=1988-06-01` misses:
+# zoneinfo applies China's 1986-1991 summer time (+09:00) and pre-1901 local mean time (+08:05:43).
+LOCAL_TZ: tzinfo = SHANGHAI
 
 # Open ends of a Period. One day inside datetime's range so that converting to another zone cannot overflow.
 DATE_MIN = datetime(1, 1, 2, tzinfo=UTC)
 DATE_MAX = datetime(9999, 12, 30, tzinfo=UTC)
+# Past DATE_MAX, for the few real values beyond it (9999-12-31): a range must never end before it starts.
+_END_OF_TIME = datetime.max.replace(tzinfo=UTC)
 
 # Normalised strings are for equality/prefix matching (the store indexes them with btree): HAPI FHIR keeps
 # 200 characters too. The exact value is kept whole.
@@ -35,11 +39,16 @@ _ABSOLUTE_REF_RE = re.compile(rf"/([A-Z][A-Za-z]+)/({_ID})(?:/_history/[^/]+)?/?
 _CJK_RE = re.compile(r"^[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff·•・]+$")
 
 
+@lru_cache(maxsize=65536)
 def normalise_string(value: str) -> str:
-    """Casefold, strip accents (NFKD, also folds full-width ASCII), collapse whitespace; cap the length."""
+    """Casefold, strip accents (NFKD, also folds full-width ASCII), collapse whitespace; cap the length.
+
+    Cached: one name part feeds several parameters (name, family, phonetic) and repeats across resources.
+    """
     if not value.isascii():
         decomposed = unicodedata.normalize("NFKD", value)
-        value = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+        if decomposed != value:  # CJK text is already decomposed: skip the per-character pass
+            value = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return " ".join(value.split()).casefold()[:NORMALISED_MAX]
 
 
@@ -51,14 +60,35 @@ def _clamp(moment: datetime) -> datetime:
     try:
         return moment.astimezone(UTC)
     except OverflowError:
-        return DATE_MIN if moment.year < 5000 else DATE_MAX
+        return DATE_MIN if moment.year < 5000 else _END_OF_TIME
+
+
+_ZONES: dict[str, tzinfo] = {"Z": UTC, "+00:00": UTC, "-00:00": UTC}
+
+
+def _zone(text: str) -> tzinfo:
+    # Building a timezone per value costs more than the rest of the parse; there are few distinct offsets.
+    tz = _ZONES.get(text)
+    if tz is None:
+        sign = -1 if text[0] == "-" else 1
+        tz = timezone(sign * timedelta(hours=int(text[1:3]), minutes=int(text[4:6])))
+        if len(_ZONES) < 512:
+            _ZONES[text] = tz
+    return tz
+
+
+def _later(moment: datetime, step: timedelta) -> datetime:
+    try:
+        return moment + step
+    except OverflowError:  # 9999-12-31: the range runs to the end of time
+        return _END_OF_TIME
 
 
 def parse_date_range(value: str) -> tuple[datetime, datetime] | None:
     """The UTC range [start, end) that a FHIR date/dateTime/instant covers at its precision; None if invalid.
 
-    ``2020`` covers that whole year, ``2020-03`` that month, ``2020-03-05`` that day (all UTC+08:00 unless a
-    zone is given), ``…T10:00`` a minute, ``…T10:00:05`` a second, ``…T10:00:05.12`` 10 ms.
+    ``2020`` covers that whole year, ``2020-03`` that month, ``2020-03-05`` that day (all Asia/Shanghai unless
+    a zone is given), ``…T10:00`` a minute, ``…T10:00:05`` a second, ``…T10:00:05.12`` 10 ms.
     """
     match = _DATE_RE.match(value)
     if match is None:
@@ -67,26 +97,21 @@ def parse_date_range(value: str) -> tuple[datetime, datetime] | None:
     year = int(year_s)
     if year == 0:
         return None
-    tz: timezone = LOCAL_TZ
-    if zone == "Z":
-        tz = UTC
-    elif zone:
-        sign = -1 if zone[0] == "-" else 1
-        tz = timezone(sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6])))
+    tz = _zone(zone) if zone else LOCAL_TZ
     try:
         if month_s is None:
             start = datetime(year, 1, 1, tzinfo=tz)
-            end = datetime(year + 1, 1, 1, tzinfo=tz) if year < 9999 else DATE_MAX
+            end = datetime(year + 1, 1, 1, tzinfo=tz) if year < 9999 else _END_OF_TIME
         elif day_s is None:
             month = int(month_s)
             start = datetime(year, month, 1, tzinfo=tz)
             if month == 12:
-                end = datetime(year + 1, 1, 1, tzinfo=tz) if year < 9999 else DATE_MAX
+                end = datetime(year + 1, 1, 1, tzinfo=tz) if year < 9999 else _END_OF_TIME
             else:
                 end = datetime(year, month + 1, 1, tzinfo=tz)
         elif hour_s is None:
             start = datetime(year, int(month_s), int(day_s), tzinfo=tz)
-            end = start + timedelta(days=1)
+            end = _later(start, timedelta(days=1))
         else:
             second = int(second_s) if second_s else 0
             micro = int((fraction or "0")[:6].ljust(6, "0"))
@@ -97,7 +122,7 @@ def parse_date_range(value: str) -> tuple[datetime, datetime] | None:
                 step = timedelta(microseconds=max(1, 10 ** (6 - min(len(fraction), 6))))
             else:
                 step = timedelta(seconds=1)
-            end = start + step
+            end = _later(start, step)
     except (ValueError, OverflowError):
         return None
     return _clamp(start), _clamp(end)
@@ -122,11 +147,17 @@ def parse_reference(reference: str) -> tuple[str | None, str | None] | None:
 
 
 def to_decimal(value: object) -> Decimal | None:
-    """JSON number (float/int/Decimal, never bool) -> Decimal via its text form, so 0.1 stays 0.1."""
-    if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
+    """JSON number (float/int/Decimal, never bool or str) -> Decimal via its text form, so 0.1 stays 0.1.
+
+    Magnitudes beyond 1e±1000 are dropped: PostgreSQL numeric cannot hold some of them and no clinical value
+    is that large.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         return None
     try:
-        result = Decimal(str(value)) if not isinstance(value, Decimal) else value
+        result = value if isinstance(value, Decimal) else Decimal(str(value))
     except InvalidOperation:
         return None
-    return result if result.is_finite() else None
+    if not result.is_finite() or (result and abs(result.adjusted()) > 1000):
+        return None
+    return result

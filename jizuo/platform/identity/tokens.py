@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from jizuo.core.clock import utcnow
 from jizuo.core.config import Settings
@@ -22,13 +24,14 @@ class TokenPair:
 
 
 def issue_access_token(keys: SigningKeys, settings: Settings, *, user_id: uuid.UUID, session_id: uuid.UUID,
-                       role: str, username: str) -> tuple[str, int]:
+                       role: str, username: str, extra_claims: Mapping[str, Any] | None = None) -> tuple[str, int]:
     now = utcnow()
     lifetime = settings.access_token_minutes * 60
     claims = {
         "iss": settings.issuer, "aud": API_AUDIENCE, "sub": str(user_id), "sid": str(session_id),
         "role": role, "preferred_username": username, "iat": int(now.timestamp()),
         "exp": int((now + timedelta(seconds=lifetime)).timestamp()), "jti": uuid.uuid4().hex,
+        **(extra_claims or {}),
     }
     return keys.sign(claims), lifetime
 

@@ -26,7 +26,7 @@ from joserfc.jwk import KeySet
 from jizuo.core.config import Settings
 from jizuo.core.security import SigningKeys, digest_token, new_opaque_token, verify_password
 from jizuo.platform.identity.roles import ROLES, Role
-from jizuo.platform.identity.tokens import API_AUDIENCE
+from jizuo.platform.identity.tokens import issue_access_token
 from jizuo.platform.sso.adapter import StarletteAuthorizationServer
 from jizuo.platform.sso.schemas import SCOPES
 
@@ -196,16 +196,10 @@ def user_claims(user: EndUser, scope: str) -> dict[str, Any]:
 
 def access_token_for(keys: SigningKeys, settings: Settings, user: EndUser, client_id: str, scope: str
                      ) -> tuple[str, int]:
-    """The platform's own access token (see identity.tokens.issue_access_token: audience `jizuo-api`,
-    `sid` = the SSO session), plus RFC 9068's `client_id` and `scope` so userinfo knows what was granted."""
-    now = int(time.time())
-    lifetime = settings.access_token_minutes * 60
-    claims = {
-        "iss": settings.issuer, "aud": API_AUDIENCE, "sub": str(user.user_id), "sid": str(user.session_id),
-        "role": user.role, "preferred_username": user.username, "iat": now, "exp": now + lifetime,
-        "jti": uuid.uuid4().hex, "client_id": client_id, "scope": scope,
-    }
-    return keys.sign(claims), lifetime
+    """The platform's own access token (audience `jizuo-api`, `sid` = the SSO session), plus RFC 9068's
+    `client_id` and `scope` so userinfo knows what was granted."""
+    return issue_access_token(keys, settings, user_id=user.user_id, session_id=user.session_id, role=user.role,
+                              username=user.username, extra_claims={"client_id": client_id, "scope": scope})
 
 
 class S256Challenge(CodeChallenge):
