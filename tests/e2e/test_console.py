@@ -31,7 +31,13 @@ def test_console_in_a_real_browser(live_server: str) -> None:
         if os.environ.get("CI"):
             pytest.fail(missing)
         pytest.skip(missing)
-    result = subprocess.run(["npm", "run", "--silent", "test:e2e"], cwd=CONSOLE, env={**os.environ, "BASE_URL": live_server},
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        ["npm", "run", "--silent", "test:e2e"],
+        cwd=CONSOLE,
+        env={**os.environ, "BASE_URL": live_server},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     print(result.stdout[-20000:])
     assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-4000:]

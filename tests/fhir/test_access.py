@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession

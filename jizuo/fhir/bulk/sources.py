@@ -15,8 +15,8 @@ from typing import Any
 
 import orjson
 
-from jizuo.fhir.bundles import _rewrite_references
 from jizuo.fhir.bulk.prepare import Line, Rejected
+from jizuo.fhir.bundles import _rewrite_references
 from jizuo.fhir.validation import ID_PATTERN
 
 REJECTED_SUFFIX = ".rejected.ndjson"
