@@ -19,6 +19,7 @@ from jizuo.core.db import make_engine, make_sessionmaker, resolve_database_url
 from jizuo.core.logging import request_id_var
 from jizuo.platform import fhir_access
 from jizuo.platform.audit import api as audit_api
+from jizuo.platform.audit.repository import ensure_audit_partitions
 from jizuo.platform.identity import api as identity_api
 from jizuo.platform.registry import api as registry_api
 from jizuo.platform.residents import api as residents_api
@@ -84,6 +85,8 @@ def create_app(settings: Settings | None = None,
             return
         engine = make_engine(resolve_database_url(settings), settings.db_pool_size)
         app.state.sessionmaker = make_sessionmaker(engine)
+        async with engine.begin() as connection:
+            await ensure_audit_partitions(connection)
         yield
         await engine.dispose()
 

@@ -32,46 +32,16 @@ from jizuo.fhir.searchparams.fallback import FallbackParam, compile_fhirpath, co
 from jizuo.fhir.searchparams.registry import element_types
 from jizuo.fhir.searchparams.rows import Target
 
+# fmt: off
 SCOPE = [
-    "Patient",
-    "Practitioner",
-    "PractitionerRole",
-    "Organization",
-    "Location",
-    "Encounter",
-    "Observation",
-    "DiagnosticReport",
-    "ImagingStudy",
-    "Condition",
-    "Procedure",
-    "MedicationRequest",
-    "MedicationDispense",
-    "AllergyIntolerance",
-    "Immunization",
-    "ServiceRequest",
-    "Task",
-    "CarePlan",
-    "Communication",
-    "DocumentReference",
-    "Composition",
-    "Consent",
-    "AuditEvent",
-    "Questionnaire",
-    "QuestionnaireResponse",
-    "Appointment",
-    "Schedule",
-    "Slot",
-    "Coverage",
-    "Claim",
-    "Flag",
-    "RiskAssessment",
-    "Group",
-    "Device",
-    "Medication",
-    "Specimen",
-    "EpisodeOfCare",
-    "CareTeam",
+    "Patient", "Practitioner", "PractitionerRole", "Organization", "Location", "Encounter", "Observation",
+    "DiagnosticReport", "ImagingStudy", "Condition", "Procedure", "MedicationRequest", "MedicationDispense",
+    "AllergyIntolerance", "Immunization", "ServiceRequest", "Task", "CarePlan", "Communication",
+    "DocumentReference", "Composition", "Consent", "AuditEvent", "Questionnaire", "QuestionnaireResponse",
+    "Appointment", "Schedule", "Slot", "Coverage", "Claim", "Flag", "RiskAssessment", "Group", "Device",
+    "Medication", "Specimen", "EpisodeOfCare", "CareTeam",
 ]
+# fmt: on
 TABLES = ("tokens", "strings", "dates", "references", "quantities", "numbers", "uris")
 
 # Where the typed fast path is right and a shape-typed fhirpathpy result is not: (type, param, datatype skipped).

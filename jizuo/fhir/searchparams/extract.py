@@ -4,7 +4,11 @@ Per resource type a ``Plan`` is built once: every parameter's narrowed expressio
 (see compiler.py) and grouped by the top-level JSON key each branch starts from. Extraction then loops over
 the keys the resource actually has (~10) instead of over its ~40 parameters, and each hit is a short walk
 plus a converter chosen at compile time for the branch's datatype. Parameters outside the compiler's subset
-run through fhirpathpy (fallback.py); ``fallback_params()`` lists them.
+run through fhirpathpy (fallback.py); ``fallback_params()`` lists them (none of the R4 core set today).
+
+Datatypes come from the official 4.0.1 StructureDefinitions (``data/element_types.json``), not from sniffing
+values nor from ``fhir.resources`` (which models R4B: a few R4 paths differ): the compiler knows statically
+that ``Observation.effective`` has four JSON keys and which datatype each holds, so a value is never guessed.
 
 Not indexed, by design:
 - composite parameters (``code-value-quantity`` …): their components are indexed as the ordinary parameters
@@ -57,11 +61,11 @@ def _add_param(plan: Plan, param: SearchParam) -> None:
         plan.fallbacks.append(FallbackParam(code, param.type, param.expression, param.targets))
         plan.fallback_codes[code] = str(exc)
         return
-    predicate_keys: set[str] = set()
+    predicate_walks: list[tuple[str, Walker]] = []
     for branch in branches:
         target = Target(code, param.targets, branch.resolve_is)
         if branch.predicate == "exists-not-false":
-            predicate_keys.add(branch.root_key)
+            predicate_walks.append((branch.root_key, make_walker(branch.steps)))
             continue
         converter = converter_for(param.type, branch.datatype)
         if converter is None:
@@ -72,11 +76,10 @@ def _add_param(plan: Plan, param: SearchParam) -> None:
             sinks = plan.walkers[(branch.root_key, branch.steps)] = []
             plan.by_key.setdefault(branch.root_key, []).append((make_walker(branch.steps), sinks))
         sinks.append((converter, target))
-    if predicate_keys:
-        walkers = {k: make_walker(()) for k in predicate_keys}
+    if predicate_walks:
 
         def run(resource: dict[str, Any], rows: IndexRows) -> None:
-            values = [v for k, w in walkers.items() if k in resource for v in w(resource[k])]
+            values = [v for k, walk in predicate_walks if k in resource for v in walk(resource[k])]
             rows.tokens.append((code, None, "true" if any(v is not False for v in values) else "false", None))
 
         plan.predicates.append(run)

@@ -6,11 +6,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from jizuo.core.db import Q
 from jizuo.platform.audit.models import AuditEvent
+
+
+async def ensure_audit_partitions(connection: AsyncConnection, months_ahead: int = 2) -> None:
+    """Monthly partitions for now and the coming months (the function is created by migration 0001)."""
+    await connection.execute(text(
+        "SELECT jizuo_ensure_audit_partition((now() + make_interval(months => m))::date) "
+        "FROM generate_series(0, :ahead) AS m"), {"ahead": months_ahead})
 
 
 async def insert_events(session: AsyncSession, rows: list[dict[str, Any]]) -> None:

@@ -22,6 +22,7 @@ from jizuo.platform.demo.generator import build_structure, iter_residents
 from jizuo.platform.demo.model import District, Resident
 from jizuo.platform.identity.models import User
 from jizuo.platform.registry.models import CareTeam, CareTeamMember, Department, Organization, Practitioner
+from jizuo.platform.sso.clients import register_client
 
 log = logging.getLogger(__name__)
 NAMESPACE = uuid.UUID("6f1c2a52-6d1e-4e0c-9a43-7a2f4f1f2b10")
@@ -69,6 +70,8 @@ async def seed_demo_district(
     await _insert_registry(db, district, cipher)
     resident_count = await _copy_residents(db, cipher, iter_residents(seed, residents))
     accounts = await _insert_accounts(db, district)
+    await register_client(db, client_id="demo-app", name="演示应用（应用中心）",
+                          redirect_uris=["http://127.0.0.1:8000/oidc/demo/callback"], trusted=True)
     return {
         "organizations": len(organizations),
         "departments": len(departments),
