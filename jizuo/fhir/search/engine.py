@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -17,14 +17,13 @@ from jizuo.fhir.compartment import patient_params
 from jizuo.fhir.errors import FhirError
 from jizuo.fhir.models import FhirResource, idx_date, idx_number, idx_quantity, idx_reference, idx_string, idx_token
 from jizuo.fhir.search.conditions import ConditionBuilder, Criterion
+from jizuo.fhir.searchparams import DATE_MAX, DATE_MIN
 from jizuo.fhir.store import Stored, get_by_rids
 
 resource = FhirResource.__table__
 DEFAULT_COUNT, MAX_COUNT = 20, 1000
 RESULT_PARAMS = {"_sort", "_count", "_include", "_revinclude", "_summary", "_elements", "_total", "_cursor",
                  "_format", "_pretty", "_contained", "_containedType"}
-FAR_PAST = datetime(1, 1, 2, tzinfo=UTC)
-FAR_FUTURE = datetime(9999, 12, 30, tzinfo=UTC)
 
 
 @dataclass
@@ -81,7 +80,7 @@ def _sort_key(builder: ConditionBuilder, res_type: str, spec: str) -> SortKey:
     aggregate = func.max(column) if descending else func.min(column)
     value = (select(aggregate).where(table.c.rid == resource.c.rid, table.c.param == code)
              .correlate(resource).scalar_subquery())
-    sentinel = {"date": FAR_PAST if descending else FAR_FUTURE, "text": "" if descending else "\uffff",
+    sentinel = {"date": DATE_MIN if descending else DATE_MAX, "text": "" if descending else "\uffff",
                 "number": Decimal("-1e30") if descending else Decimal("1e30")}[kind]
     return SortKey(func.coalesce(value, literal(sentinel)), descending, kind)
 
