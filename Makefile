@@ -48,7 +48,7 @@ test-python: install
 
 # The same database tests against a real PostgreSQL 15 server (Debian package), as CI does.
 test-postgres15: install
-	DATABASE_URL="$$(scripts/postgres15.sh start)" $(BIN)/python -m pytest -m "not e2e"
+	DATABASE_URL="$$(scripts/postgres15.sh start)" $(BIN)/python -m pytest -m "not e2e and not slow"
 
 bench: install
 	$(BIN)/python bench/startup.py

@@ -4,6 +4,7 @@ The router is built by `build_router(context)`: the platform hands in the depend
 caller and yields a FhirRequest (context + commit), so this layer knows nothing of users and roles.
 """
 
+import json
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from email.utils import format_datetime
@@ -36,7 +37,10 @@ class FhirResponse(JSONResponse):
     media_type = FHIR_JSON
 
     def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
+        try:
+            return orjson.dumps(content)
+        except TypeError:  # integers beyond 64 bits are legal FHIR JSON numbers; orjson refuses them
+            return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def base_url(request: Request) -> str:
