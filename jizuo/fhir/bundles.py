@@ -12,7 +12,7 @@ from jizuo.fhir import service
 from jizuo.fhir.errors import FhirError, information_outcome, operation_outcome
 from jizuo.fhir.search.engine import SearchResult
 from jizuo.fhir.service import FhirContext, instant, version_tag
-from jizuo.fhir.store import Stored
+from jizuo.fhir.store import Stored, WriteBuffer
 from jizuo.fhir.validation import is_resource_type
 
 
@@ -214,6 +214,7 @@ def _entries(bundle: Any) -> list[dict[str, Any]]:
 async def run_transaction(ctx: FhirContext, base: str, bundle: Any) -> dict[str, Any]:
     """All entries in the request's one database transaction: any failure fails the whole bundle."""
     entries = _entries(bundle)
+    ctx.write_buffer = WriteBuffer()
     mapping: dict[str, str] = {}
     for entry in entries:
         request, resource = entry["request"], entry.get("resource")
@@ -237,15 +238,14 @@ async def run_transaction(ctx: FhirContext, base: str, bundle: Any) -> dict[str,
         request = entry["request"]
         resource = _rewrite_references(entry.get("resource"), mapping)
         resource = await _resolve_conditional_references(ctx, resource, cache)
-        url = request["url"]
-        if request["method"] == "POST" and entry.get("fullUrl") in mapping and not request.get("ifNoneExist"):
-            res_type, new_id = mapping[entry["fullUrl"]].split("/")
-            url, resource = f"{res_type}/{new_id}", {**resource, "id": new_id}
-            request = {**request, "method": "PUT"}
         try:
-            outcome = await dispatch(
-                ctx, request["method"], url, resource, request.get("ifMatch"), request.get("ifNoneExist")
-            )
+            if request["method"] == "POST" and entry.get("fullUrl") in mapping:
+                res_type, new_id = mapping[entry["fullUrl"]].split("/")
+                outcome = Outcome("201 Created", await service.create_with_id(ctx, res_type, resource, new_id))
+            else:
+                await ctx.flush()
+                outcome = await dispatch(ctx, request["method"], request["url"], resource, request.get("ifMatch"),
+                                         request.get("ifNoneExist"))
         except JizuoError as exc:
             where = f"Bundle.entry[{index}]："
             exc.detail = where + exc.detail
@@ -255,6 +255,7 @@ async def run_transaction(ctx: FhirContext, base: str, bundle: Any) -> dict[str,
         if request.get("ifNoneExist") and outcome.stored and str(entry.get("fullUrl", "")).startswith("urn:"):
             mapping[entry["fullUrl"]] = f"{outcome.stored.res_type}/{outcome.stored.id}"
         responses[index] = _entry_response(ctx, base, outcome)
+    await ctx.flush()
     return {"resourceType": "Bundle", "id": str(uuid.uuid4()), "type": "transaction-response", "entry": responses}
 
 

@@ -34,6 +34,12 @@ class FhirContext:
     audit: AuditSink
     cipher: FieldCipher
     reveal_personal_data: bool = False
+    write_buffer: store.WriteBuffer | None = None  # set while a transaction bundle runs
+
+    async def flush(self) -> None:
+        """Write buffered rows: before any read or search, so a bundle's later entries see earlier ones."""
+        if self.write_buffer is not None:
+            await self.write_buffer.flush(self.db)
 
 
 def not_found(res_type: str, res_id: str) -> FhirError:
@@ -130,11 +136,18 @@ async def create(ctx: FhirContext, res_type: str, body: Any, if_none_exist: str 
     return await _insert(ctx, resource, res_id), True
 
 
+async def create_with_id(ctx: FhirContext, res_type: str, body: Any, res_id: str) -> Stored:
+    """Create under an id the server just chose (a transaction's urn:uuid entry): no lookup needed."""
+    resource = validate_resource(body, res_type)
+    _check_writable(ctx, resource)
+    return await _insert(ctx, resource, res_id)
+
+
 async def _insert(ctx: FhirContext, resource: dict[str, Any], res_id: str) -> Stored:
     now = utcnow()
     stamped = _stamp(resource, res_id, 1, now)
     stored_form, replacements = protect(stamped, ctx.cipher)
-    stored = await store.insert_resource(ctx.db, stored_form, now, replacements)
+    stored = await store.insert_resource(ctx.db, stored_form, now, replacements, ctx.write_buffer)
     ctx.audit.record("create", stored.res_type, stored.id)
     return stored
 
@@ -196,12 +209,12 @@ async def update(ctx: FhirContext, res_type: str, res_id: str, body: Any, if_mat
 async def _replace(ctx: FhirContext, current: Stored, resource: dict[str, Any] | None) -> Stored:
     now = utcnow()
     if resource is None:
-        stored = await store.replace_resource(ctx.db, current, None, now, {})
+        stored = await store.replace_resource(ctx.db, current, None, now, {}, ctx.write_buffer)
         ctx.audit.record("delete", current.res_type, current.id)
         return stored
     stamped = _stamp(resource, current.id, current.version + 1, now)
     stored_form, replacements = protect(stamped, ctx.cipher)
-    stored = await store.replace_resource(ctx.db, current, stored_form, now, replacements)
+    stored = await store.replace_resource(ctx.db, current, stored_form, now, replacements, ctx.write_buffer)
     ctx.audit.record("update", current.res_type, current.id, detail={"version": stored.version})
     return stored
 
@@ -242,6 +255,7 @@ def query_pairs(query: str) -> list[tuple[str, str]]:
 
 async def find(ctx: FhirContext, res_type: str, params: list[tuple[str, str]]) -> SearchResult:
     _require_read(ctx)
+    await ctx.flush()
     result = await search(ctx.db, res_type, params, ctx.access, SearchBuilder(res_type, ctx.cipher))
     ctx.audit.record("search", res_type, None, detail={"returned": len(result.matches),
                                                         "included": len(result.included)})
