@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import copy
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import jsonpatch
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,6 +27,13 @@ from jizuo.fhir.store import Stored
 from jizuo.fhir.validation import ID_CARD_SYSTEMS, validate_resource
 
 
+class WriteListener(Protocol):
+    """Told of every write inside the request's transaction (e.g. the MPI links a Patient to a person).
+    Listeners may write their own tables; what must happen only after commit they queue for after commit."""
+
+    async def resource_written(self, ctx: FhirContext, stored: Stored) -> None: ...
+
+
 @dataclass
 class FhirContext:
     db: AsyncSession
@@ -35,6 +42,11 @@ class FhirContext:
     cipher: FieldCipher
     reveal_personal_data: bool = False
     write_buffer: store.WriteBuffer | None = None  # set while a transaction bundle runs
+    listeners: list[WriteListener] = field(default_factory=list)
+
+    async def notify(self, stored: Stored) -> None:
+        for listener in self.listeners:
+            await listener.resource_written(self, stored)
 
     async def flush(self) -> None:
         """Write buffered rows: before any read or search, so a bundle's later entries see earlier ones."""
@@ -149,6 +161,7 @@ async def _insert(ctx: FhirContext, resource: dict[str, Any], res_id: str) -> St
     stored_form, replacements = protect(stamped, ctx.cipher)
     stored = await store.insert_resource(ctx.db, stored_form, now, replacements, ctx.write_buffer)
     ctx.audit.record("create", stored.res_type, stored.id)
+    await ctx.notify(stored)
     return stored
 
 
@@ -211,11 +224,13 @@ async def _replace(ctx: FhirContext, current: Stored, resource: dict[str, Any] |
     if resource is None:
         stored = await store.replace_resource(ctx.db, current, None, now, {}, ctx.write_buffer)
         ctx.audit.record("delete", current.res_type, current.id)
+        await ctx.notify(stored)
         return stored
     stamped = _stamp(resource, current.id, current.version + 1, now)
     stored_form, replacements = protect(stamped, ctx.cipher)
     stored = await store.replace_resource(ctx.db, current, stored_form, now, replacements, ctx.write_buffer)
     ctx.audit.record("update", current.res_type, current.id, detail={"version": stored.version})
+    await ctx.notify(stored)
     return stored
 
 
