@@ -19,6 +19,7 @@ from jizuo.core.db import make_engine, make_sessionmaker, resolve_database_url
 from jizuo.core.logging import request_id_var
 from jizuo.platform import fhir_access
 from jizuo.platform.audit import api as audit_api
+from jizuo.platform.audit import fhir as audit_fhir
 from jizuo.platform.audit.repository import ensure_audit_partitions
 from jizuo.platform.identity import api as identity_api
 from jizuo.platform.registry import api as registry_api
@@ -96,7 +97,8 @@ def create_app(settings: Settings | None = None,
         app.state.sessionmaker = sessionmaker
     app.add_middleware(RequestIdMiddleware)
     problems.install_problem_handlers(app)
-    for module in (overview, identity_api, registry_api, residents_api, audit_api, sso_api, fhir_access):
+    # Platform routes under /fhir (AuditEvent) come before the generic FHIR router, which would claim them.
+    for module in (overview, identity_api, registry_api, residents_api, audit_api, sso_api, audit_fhir, fhir_access):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)

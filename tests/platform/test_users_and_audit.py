@@ -107,3 +107,21 @@ async def test_audit_rows_cannot_be_changed(client: httpx.AsyncClient, db: Async
     audit_operations = {(method, path) for path, item in spec["paths"].items() if "audit" in path
                         for method in item}
     assert audit_operations == {("get", "/api/v1/audit")}
+
+
+async def test_audit_trail_reads_as_fhir_audit_events(client: httpx.AsyncClient, token_for: TokenFor) -> None:
+    await client.post("/api/v1/auth/token", data={"username": "doctor", "password": "wrong"})
+    admin = await token_for("admin")
+    bundle = (await client.get("/fhir/AuditEvent", params={"agent": "doctor", "date": "ge2020-01-01"},
+                               headers=bearer(admin))).json()
+    assert bundle["resourceType"] == "Bundle" and bundle["total"] >= 1
+    event = bundle["entry"][0]["resource"]
+    assert event["resourceType"] == "AuditEvent" and event["outcome"] == "8"
+    assert event["agent"][0]["who"]["identifier"]["value"] == "doctor"
+    single = await client.get(f"/fhir/AuditEvent/{event['id']}", headers=bearer(admin))
+    assert single.status_code == 200 and single.json()["id"] == event["id"]
+    from jizuo.fhir.validation import validate_resource
+
+    validate_resource(single.json())
+    refused = await client.get("/fhir/AuditEvent", headers=bearer(await token_for("doctor")))
+    assert refused.status_code == 403 and refused.json()["resourceType"] == "OperationOutcome"

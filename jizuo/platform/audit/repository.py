@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -60,3 +61,7 @@ async def list_events(session: AsyncSession, f: AuditFilter, offset: int, limit:
     rows = await session.scalars(
         _filtered(select(AuditEvent), f).order_by(AuditEvent.at.desc(), AuditEvent.id).offset(offset).limit(limit))
     return list(rows), int(total or 0)
+
+
+async def get_event(session: AsyncSession, event_id: uuid.UUID) -> AuditEvent | None:
+    return await session.scalar(select(AuditEvent).where(AuditEvent.id == event_id))

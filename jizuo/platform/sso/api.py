@@ -153,8 +153,7 @@ async def token(request: Request, unit: UnitDep) -> Response:
     return to_response(result)
 
 
-@router.api_route("/oidc/userinfo", methods=["GET", "POST"], summary="用户信息端点")
-async def userinfo(request: Request, unit: UnitDep) -> JSONResponse:
+async def _userinfo(request: Request, unit: UnitDep) -> JSONResponse:
     scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
     bearer = credentials.strip() if scheme.lower() == "bearer" else None
     try:
@@ -164,6 +163,16 @@ async def userinfo(request: Request, unit: UnitDep) -> JSONResponse:
         return JSONResponse({"error": exc.error, "error_description": exc.description}, status_code=exc.status,
                             headers={"WWW-Authenticate": challenge, "Cache-Control": "no-store"})
     return JSONResponse(claims, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+
+@router.get("/oidc/userinfo", summary="用户信息端点")
+async def userinfo(request: Request, unit: UnitDep) -> JSONResponse:
+    return await _userinfo(request, unit)
+
+
+@router.post("/oidc/userinfo", summary="用户信息端点（POST）")
+async def userinfo_post(request: Request, unit: UnitDep) -> JSONResponse:
+    return await _userinfo(request, unit)
 
 
 # --- End session ---------------------------------------------------------------------------------------
