@@ -17,81 +17,20 @@ CITY_NAME = "申江市"
 DISTRICT_NAME = "江川区"
 DISTRICT_REGION_CODE = "310199"
 
-LEVEL_DISPLAY: dict[str, str] = {
-    "3A": "三级甲等",
-    "3B": "三级乙等",
-    "2A": "二级甲等",
-    "2B": "二级乙等",
-    "1": "一级",
-    "community": "社区卫生服务中心",
-    "station": "社区卫生服务站",
-    "none": "无等级",
-}
+# The code lists belong to the registry; re-exported here for the generator's callers.
+from jizuo.platform.registry.codes import (  # noqa: E402
+    CHRONIC_DISPLAY,
+    LEVEL_DISPLAY,
+    LEVEL_DISPLAY_EN,
+    LEVEL_RANK,
+    TEAM_ROLE_DISPLAY,
+    TYPE_DISPLAY,
+    TYPE_DISPLAY_EN,
+)
+from jizuo.platform.registry.codes import PRACTITIONER_ROLE_DISPLAY as ROLE_DISPLAY  # noqa: E402
 
-LEVEL_DISPLAY_EN: dict[str, str] = {
-    "3A": "Tertiary Grade A",
-    "3B": "Tertiary Grade B",
-    "2A": "Secondary Grade A",
-    "2B": "Secondary Grade B",
-    "1": "Primary",
-    "community": "Community health service centre",
-    "station": "Community health service station",
-    "none": "Not graded",
-}
-
-# Used for "same or higher level" rules such as referral targets: compare ranks, never the codes.
-LEVEL_RANK: dict[str, int] = {
-    "3A": 6,
-    "3B": 5,
-    "2A": 4,
-    "2B": 3,
-    "1": 2,
-    "community": 2,
-    "station": 1,
-    "none": 0,
-}
-
-TYPE_DISPLAY: dict[str, str] = {
-    "general_hospital": "综合医院",
-    "tcm_hospital": "中医医院",
-    "mch_hospital": "妇幼保健院",
-    "community_centre": "社区卫生服务中心",
-    "community_station": "社区卫生服务站",
-    "cdc": "疾病预防控制中心",
-    "admin": "卫生健康行政部门",
-}
-
-TYPE_DISPLAY_EN: dict[str, str] = {
-    "general_hospital": "General hospital",
-    "tcm_hospital": "Traditional Chinese medicine hospital",
-    "mch_hospital": "Maternal and child health hospital",
-    "community_centre": "Community health service centre",
-    "community_station": "Community health service station",
-    "cdc": "Center for disease control and prevention",
-    "admin": "Health commission",
-}
-
-ROLE_DISPLAY: dict[str, str] = {
-    "doctor": "医生",
-    "family_doctor": "家庭医生",
-    "nurse": "护士",
-    "pharmacist": "药师",
-    "public_health": "公卫人员",
-    "technician": "医技人员",
-}
-
-TEAM_ROLE_DISPLAY: dict[str, str] = {
-    "family_doctor": "家庭医生（团队长）",
-    "nurse": "社区护士",
-    "public_health": "公卫医师",
-    "specialist": "专科医生",
-}
-
-CHRONIC_DISPLAY: dict[str, str] = {
-    "hypertension": "高血压",
-    "diabetes_t2": "2型糖尿病",
-    "copd": "慢性阻塞性肺疾病",
-}
+__all__ = ["CHRONIC_DISPLAY", "LEVEL_DISPLAY", "LEVEL_DISPLAY_EN", "LEVEL_RANK", "ROLE_DISPLAY",
+           "TEAM_ROLE_DISPLAY", "TYPE_DISPLAY", "TYPE_DISPLAY_EN"]
 
 
 @dataclass(slots=True)

@@ -23,6 +23,15 @@ TYPE_DISPLAY: dict[str, str] = {
     "cdc": "疾病预防控制中心",
 }
 
+TYPE_DISPLAY_EN: dict[str, str] = {
+    "general_hospital": "General hospital", "tcm_hospital": "Traditional Chinese medicine hospital",
+    "mch_hospital": "Maternal and child health hospital", "community_centre": "Community health service centre",
+    "community_station": "Community health service station", "cdc": "Center for disease control and prevention",
+    "admin": "Health commission",
+}
+
+CHRONIC_DISPLAY: dict[str, str] = {"hypertension": "高血压", "diabetes_t2": "2型糖尿病", "copd": "慢性阻塞性肺疾病"}
+
 PRACTITIONER_ROLE_DISPLAY: dict[str, str] = {
     "doctor": "医生", "family_doctor": "家庭医生", "nurse": "护士", "pharmacist": "药师",
     "public_health": "公卫医生", "technician": "医技人员",
