@@ -10,15 +10,8 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date
 
-DEMO_TODAY = date(2026, 11, 25)
-"""The 'today' all ages are computed against, so output never depends on the wall clock."""
-
-CITY_NAME = "申江市"
-DISTRICT_NAME = "江川区"
-DISTRICT_REGION_CODE = "310199"
-
 # The code lists belong to the registry; re-exported here for the generator's callers.
-from jizuo.platform.registry.codes import (  # noqa: E402
+from jizuo.platform.registry.codes import (
     CHRONIC_DISPLAY,
     LEVEL_DISPLAY,
     LEVEL_DISPLAY_EN,
@@ -27,7 +20,14 @@ from jizuo.platform.registry.codes import (  # noqa: E402
     TYPE_DISPLAY,
     TYPE_DISPLAY_EN,
 )
-from jizuo.platform.registry.codes import PRACTITIONER_ROLE_DISPLAY as ROLE_DISPLAY  # noqa: E402
+from jizuo.platform.registry.codes import PRACTITIONER_ROLE_DISPLAY as ROLE_DISPLAY
+
+DEMO_TODAY = date(2026, 11, 25)
+"""The 'today' all ages are computed against, so output never depends on the wall clock."""
+
+CITY_NAME = "申江市"
+DISTRICT_NAME = "江川区"
+DISTRICT_REGION_CODE = "310199"
 
 __all__ = ["CHRONIC_DISPLAY", "LEVEL_DISPLAY", "LEVEL_DISPLAY_EN", "LEVEL_RANK", "ROLE_DISPLAY",
            "TEAM_ROLE_DISPLAY", "TYPE_DISPLAY", "TYPE_DISPLAY_EN"]
