@@ -15,8 +15,10 @@ from jizuo.core.config import get_settings
 from jizuo.core.db import make_engine, make_sessionmaker, resolve_database_url
 from jizuo.core.errors import JizuoError
 from jizuo.core.logging import configure_logging
+from jizuo.fhir.bulk.cli import fhir_app
 
 app = typer.Typer(help="基座 Jizuo — 区域全民健康信息平台", no_args_is_help=True, add_completion=False)
+app.add_typer(fhir_app, name="fhir", help="FHIR 批量导入/导出 (bulk NDJSON import and export)")
 log = logging.getLogger("jizuo.cli")
 
 
@@ -37,20 +39,29 @@ def migrate() -> None:
     typer.echo("数据库已迁移到最新版本 (migrations at head)")
 
 
-async def _seed(residents: int, seed: int, force: bool) -> dict[str, int] | None:
+async def _seed(residents: int, seed: int, history_residents: int) -> dict[str, int]:
+    """Registry and residents once; then the clinical history, which resumes where an interrupted load
+    stopped (the loader skips what is already stored). Returns what was written now."""
     from jizuo.core.security import get_field_cipher
+    from jizuo.platform.demo.clinical import load_demo_clinical
     from jizuo.platform.demo.seed import is_seeded, seed_demo_district
 
+    counts: dict[str, int] = {}
     engine = make_engine(_database_url(), pool_size=2)
     try:
         async with make_sessionmaker(engine)() as db:
-            if await is_seeded(db) and not force:
-                return None
-            counts = await seed_demo_district(db, get_field_cipher(), seed=seed, residents=residents)
-            await db.commit()
-            return counts
+            if not await is_seeded(db):
+                counts = await seed_demo_district(db, get_field_cipher(), seed=seed, residents=residents)
+                await db.commit()
     finally:
         await engine.dispose()
+    if history_residents > 0:
+        # Clinical history goes through the real bulk-import pipeline, as an institution's feed would.
+        history = await load_demo_clinical(_database_url(), seed=seed, residents_count=residents,
+                                           history_residents=history_residents)
+        if history is not None:
+            counts["fhir_resources"] = history.created
+    return counts
 
 
 @app.command("demo-seed")
@@ -60,8 +71,9 @@ def demo_seed(residents: Annotated[int | None, typer.Option(help="居民人数 (
     settings = get_settings()
     configure_logging(settings.log_level)
     started = time.perf_counter()
-    counts = asyncio.run(_seed(residents or settings.demo_residents, seed or settings.demo_seed, False))
-    if counts is None:
+    counts = asyncio.run(_seed(residents or settings.demo_residents, seed or settings.demo_seed,
+                               settings.demo_history_residents))
+    if not counts:
         typer.echo("演示数据已存在，跳过 (demo district already seeded)")
     else:
         typer.echo(f"演示区县已生成 (seeded in {time.perf_counter() - started:.1f}s): {counts}")

@@ -22,6 +22,7 @@ from jizuo.platform.audit import api as audit_api
 from jizuo.platform.audit import fhir as audit_fhir
 from jizuo.platform.audit.repository import ensure_audit_partitions
 from jizuo.platform.identity import api as identity_api
+from jizuo.platform.mpi import api as mpi_api
 from jizuo.platform.registry import api as registry_api
 from jizuo.platform.residents import api as residents_api
 from jizuo.platform.sso import api as sso_api
@@ -97,8 +98,12 @@ def create_app(settings: Settings | None = None,
         app.state.sessionmaker = sessionmaker
     app.add_middleware(RequestIdMiddleware)
     problems.install_problem_handlers(app)
-    # Platform routes under /fhir (AuditEvent) come before the generic FHIR router, which would claim them.
-    for module in (overview, identity_api, registry_api, residents_api, audit_api, sso_api, audit_fhir, fhir_access):
+    # Platform routes under /fhir (AuditEvent, bulk data) come before the generic FHIR router, which would
+    # claim their paths.
+    app.include_router(fhir_access.bulk_router)
+    # mpi_api (MPI, issue #5) serves /fhir/Patient/$match, so it too must come before fhir_access.
+    for module in (overview, identity_api, registry_api, residents_api, audit_api, sso_api, audit_fhir, mpi_api,
+                   fhir_access):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
 
     demo_seed: int = 20261125
     demo_residents: int = 20000
+    # Residents who get a 3-year clinical history in FHIR (the rest have registry data only): loading all
+    # 20,000 (~600k resources) takes minutes on two cores; 0 disables, a larger number loads more.
+    demo_history_residents: int = 5000
     log_level: str = "info"
 
     @property

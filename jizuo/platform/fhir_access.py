@@ -18,9 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jizuo.core.security import get_field_cipher
 from jizuo.fhir.access import FhirAccess
 from jizuo.fhir.api import build_router
+from jizuo.fhir.bulk.api import build_bulk_router
 from jizuo.fhir.service import FhirContext
 from jizuo.platform.identity.access import AccessScope
 from jizuo.platform.identity.roles import Role
+from jizuo.platform.mpi.listener import MpiListener  # MPI: links every Patient write (issue #5)
 from jizuo.platform.request import ScopeDep, Unit, UnitDep
 from jizuo.platform.residents.models import Resident
 
@@ -55,9 +57,12 @@ class PlatformFhirRequest:
 async def fhir_request(unit: UnitDep, scope: ScopeDep) -> AsyncIterator[PlatformFhirRequest]:
     access = await fhir_access_for(unit.db, scope)
     ctx = FhirContext(db=unit.db, access=access, audit=unit.trail, cipher=get_field_cipher(),
-                      reveal_personal_data=scope.role in SEES_FULL_IDENTIFIERS)
+                      reveal_personal_data=scope.role in SEES_FULL_IDENTIFIERS,
+                      listeners=[MpiListener()])  # MPI listener (issue #5)
     yield PlatformFhirRequest(ctx, unit)
 
 
 FhirRequestDep = Annotated[PlatformFhirRequest, Depends(fhir_request)]
 router = build_router(fhir_request)
+# $import/$export paths would be taken by the generic /fhir/{type}/{id} routes: mount this one first.
+bulk_router = build_bulk_router(fhir_request)

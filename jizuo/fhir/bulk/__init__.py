@@ -10,6 +10,7 @@ from jizuo.fhir.bulk.importer import (
     import_lines,
     import_ndjson,
     import_resources,
+    resource_exists,
     run_pipeline,
 )
 
@@ -20,5 +21,6 @@ __all__ = [
     "import_lines",
     "import_ndjson",
     "import_resources",
+    "resource_exists",
     "run_pipeline",
 ]

@@ -76,8 +76,9 @@ class ImportReport:
             self.rejected.append(RejectedLine(item.source, item.line, item.reason))
 
     def summary(self) -> str:
-        return (f"导入完成：新建 {self.created}，更新 {self.updated}，未变 {self.unchanged}，拒绝 {self.rejected_count}；"
-                f"用时 {self.seconds:.1f} 秒，{self.resources_per_second:,.0f} 条/秒，索引行 {self.index_rows}")
+        return (f"导入完成：新建 {self.created}，更新 {self.updated}，未变 {self.unchanged}，"
+                f"拒绝 {self.rejected_count}；用时 {self.seconds:.1f} 秒，{self.resources_per_second:,.0f} 条/秒，"
+                f"索引行 {self.index_rows}")
 
     def as_dict(self) -> dict[str, Any]:
         return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged,
@@ -186,6 +187,15 @@ def check_bulk_access(access: FhirAccess) -> None:
 
 async def connect(database_url: str) -> Any:
     return await asyncpg.connect(to_sync_url(database_url), server_settings={"application_name": "jizuo-bulk"})
+
+
+async def resource_exists(database_url: str, res_type: str, res_id: str) -> bool:
+    conn = await connect(database_url)
+    try:
+        return bool(await conn.fetchval("SELECT 1 FROM fhir_resource WHERE res_type = $1 AND id = $2",
+                                        res_type, res_id))
+    finally:
+        await conn.close()
 
 
 async def import_lines(database_url: str, lines: Iterable[Line] | AsyncIterable[Line], *, workers: int = 2,

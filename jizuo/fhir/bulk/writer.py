@@ -50,6 +50,7 @@ class WriteResult:
     unchanged: int = 0
     index_rows: int = 0
     by_type: Counter[str] = field(default_factory=Counter)
+    written: list[tuple[int, int, Prepared]] = field(default_factory=list)  # (rid, version, item) of this batch
 
     def add(self, other: WriteResult) -> None:
         self.created += other.created
@@ -108,10 +109,12 @@ async def _write_round(conn: Any, items: list[Prepared], now: datetime, cipher: 
             "fhir_resource", columns=RESOURCE_COLUMNS,
             records=[(rid, p.res_type, p.id, 1, now, False, p.resource) for rid, p in zip(rids, new, strict=True)])
         written += zip(rids, new, strict=True)
+        result.written += [(rid, 1, p) for rid, p in zip(rids, new, strict=True)]
         result.created += len(new)
     if changed:
         await _new_versions(conn, changed, now)
         written += [(row["rid"], item) for row, item in changed]
+        result.written += [(row["rid"], row["version"] + 1, item) for row, item in changed]
         result.updated += len(changed)
     result.by_type.update(p.res_type for _, p in written)
     result.index_rows += await _copy_index(conn, written)
