@@ -97,7 +97,9 @@ def capability_statement(base: str) -> dict[str, Any]:
                     {"name": "_total", "type": "token"},
                 ],
                 "operation": [
-                    {"name": "validate", "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate"}
+                    {"name": "validate", "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate"},
+                    {"name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"},
+                    {"name": "import", "definition": "https://jizuo.dev/fhir/OperationDefinition/ndjson-import"},
                 ],
             }
         ],
