@@ -54,7 +54,10 @@ def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=False,
-        connect_args={"server_settings": {"timezone": "UTC", "application_name": "jizuo"}},
+        # Search SQL differs in selectivity from one value to the next (one patient vs. a common lab code):
+        # a generic cached plan picked after five executions can be 100× slower, so plan every execution.
+        connect_args={"server_settings": {"timezone": "UTC", "application_name": "jizuo",
+                                          "plan_cache_mode": "force_custom_plan"}},
     )
 
 
