@@ -39,9 +39,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import BENCH_DIR, ROOT, field_cipher, start_bench_postgres  # noqa: E402
-
 import psycopg  # noqa: E402
+from _common import BENCH_DIR, ROOT, field_cipher, start_bench_postgres  # noqa: E402
 from sqlalchemy.dialects import postgresql  # noqa: E402
 from sqlalchemy.schema import CreateIndex  # noqa: E402
 
@@ -144,7 +143,8 @@ def _patient_chunk(args: tuple[int, int, list[tuple[str, str]]]) -> list[tuple[A
         area = STREETS[int(rng.random() * len(STREETS))]
         community = int(rng.random() * len(area.communities))
         road = area.roads[community % len(area.roads)]
-        line = f"{area.name}{road}{rng.randint(1, 999)}弄{rng.randint(1, 40)}号{rng.randint(1, 18) * 100 + rng.randint(1, 4)}室"
+        room = rng.randint(1, 18) * 100 + rng.randint(1, 4)
+        line = f"{area.name}{road}{rng.randint(1, 999)}弄{rng.randint(1, 40)}号{room}室"
         org_id, org_code = orgs[int(rng.random() * len(orgs))]
         registered = PATIENT_REG_START + timedelta(microseconds=int(rng.random() * 320 * 86400 * 1e6))
         id_enc = "enc:" + base64.b64encode(cipher.encrypt(number)).decode()
@@ -162,7 +162,7 @@ def sql_stage_obs(p: dict[str, Any], performers: list[str]) -> str:
     cum, acc = [], 0.0
     total = sum(CODE_WEIGHTS)
     table = []
-    for i, w in enumerate(CODE_WEIGHTS):
+    for w in CODE_WEIGHTS:
         acc += w
         cum.append(acc / total)
     for slot in range(10000):

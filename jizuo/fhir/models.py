@@ -32,6 +32,7 @@ class FhirResource(Base):
     __table_args__ = (
         Index("uq_fhir_resource_type_id", "res_type", "id", unique=True),
         Index("ix_fhir_resource_type_updated", "res_type", "last_updated", "rid"),
+        Index("ix_fhir_resource_type_rid", "res_type", "rid", postgresql_include=["deleted"]),
         Index("ix_fhir_resource_updated", "last_updated", "rid"),
     )
 
@@ -62,7 +63,9 @@ def _index_table(name: str, *columns: Column[Any], indexes: list[Index]) -> Tabl
 
 idx_token = _index_table(
     "fhir_idx_token", Column("system", Text), Column("code", Text), Column("display", Text),
-    indexes=[Index("ix_fhir_idx_token_lookup", "res_type", "param", "code", "system"),
+    # `rid` in the key: an unsorted search pages by rid, so matches come out of the index in page order;
+    # `system` rides along (INCLUDE) for `system|code` without a heap visit.
+    indexes=[Index("ix_fhir_idx_token_lookup", "res_type", "param", "code", "rid", postgresql_include=["system"]),
              Index("ix_fhir_idx_token_rid", "rid")])
 idx_string = _index_table(
     "fhir_idx_string", Column("value_norm", Text, nullable=False), Column("value_exact", Text, nullable=False),

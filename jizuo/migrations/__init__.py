@@ -12,6 +12,11 @@ from jizuo.core.embedded_pg import to_sync_url
 HERE = Path(__file__).parent
 
 
+def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+    """Monthly audit partitions are made at run time, not by models: autogenerate must not drop them."""
+    return not (type_ == "table" and reflected and name is not None and name.startswith("audit_event_"))
+
+
 def alembic_config(database_url: str) -> Config:
     config = Config()
     config.set_main_option("script_location", str(HERE))

@@ -5,13 +5,9 @@ from sqlalchemy import create_engine, pool
 
 import jizuo.migrations.all_models  # noqa: F401  (registers every table on Base.metadata)
 from jizuo.core.db import Base
+from jizuo.migrations import include_object
 
 config = context.config
-
-
-def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
-    """Monthly audit partitions are made at run time, not by models: autogenerate must not drop them."""
-    return not (type_ == "table" and reflected and name is not None and name.startswith("audit_event_"))
 
 
 def run_migrations_online() -> None:
@@ -19,8 +15,9 @@ def run_migrations_online() -> None:
     assert url
     engine = create_engine(url, poolclass=pool.NullPool)
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=Base.metadata, compare_type=True,
-                          include_object=include_object)
+        context.configure(
+            connection=connection, target_metadata=Base.metadata, compare_type=True, include_object=include_object
+        )
         with context.begin_transaction():
             # Two processes (two uvicorn workers, or CI jobs) must not migrate at once.
             connection.exec_driver_sql("SELECT pg_advisory_xact_lock(727372)")
