@@ -20,7 +20,7 @@ from jizuo.fhir import store
 from jizuo.fhir.access import AuditSink, FhirAccess
 from jizuo.fhir.compartment import patient_params
 from jizuo.fhir.errors import FhirError
-from jizuo.fhir.personal_data import blind_token, protect, reveal
+from jizuo.fhir.personal_data import PROTECTED_TYPES, blind_token, protect, reveal
 from jizuo.fhir.search.conditions import ConditionBuilder
 from jizuo.fhir.search.engine import SearchResult, search
 from jizuo.fhir.store import Stored
@@ -124,8 +124,13 @@ def _check_writable(ctx: FhirContext, resource: dict[str, Any]) -> None:
 # --- output ---------------------------------------------------------------------------------------------
 
 def to_client(ctx: FhirContext, stored: Stored, *, full: bool | None = None) -> dict[str, Any]:
-    resource = copy.deepcopy(stored.resource) if stored.resource else {}
-    return reveal(resource, ctx.cipher, full=ctx.reveal_personal_data if full is None else full)
+    """The resource as this caller may see it. Only resources with protected elements are copied (reveal
+    writes into them); the rest are handed out as stored — callers build new dicts, never mutate them."""
+    if not stored.resource:
+        return {}
+    if stored.resource.get("resourceType") not in PROTECTED_TYPES:
+        return stored.resource
+    return reveal(copy.deepcopy(stored.resource), ctx.cipher, full=ctx.reveal_personal_data if full is None else full)
 
 
 def _stamp(resource: dict[str, Any], res_id: str, version: int, now: datetime) -> dict[str, Any]:
