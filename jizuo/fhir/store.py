@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, union_all, update
+from sqlalchemy import delete, func, insert, select, tuple_, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jizuo.fhir.models import INDEX_TABLES, FhirHistory, FhirResource, idx_reference
@@ -46,6 +46,15 @@ async def get_current(db: AsyncSession, res_type: str, res_id: str, *, for_updat
     return _stored(row) if row else None
 
 
+async def get_current_many(db: AsyncSession, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Stored]:
+    """Current rows of many (type, id) at once, locked for update (a transaction's PUT entries)."""
+    if not keys:
+        return {}
+    rows = await db.execute(_CURRENT.where(tuple_(FhirResource.res_type, FhirResource.id).in_(list(keys)))
+                            .with_for_update())
+    return {(row.res_type, row.id): _stored(row) for row in rows}
+
+
 async def get_by_rids(db: AsyncSession, rids: Sequence[int]) -> list[Stored]:
     """Current, non-deleted resources in the order of `rids`."""
     if not rids:
@@ -69,8 +78,8 @@ async def get_version(db: AsyncSession, res_type: str, res_id: str, version: int
 
 
 class WriteBuffer:
-    """New resources and index rows held back until a transaction bundle's end (or its next read), then
-    written with one multi-row INSERT per table instead of up to eight statements per entry. Row ids are
+    """New resources, version replacements and index rows held back until a transaction bundle's end (or its
+    next read), then written with one multi-row statement per table instead of up to ten per entry. Row ids are
     drawn from the sequence in blocks, so buffered rows already have their final `rid`."""
 
     BLOCK = 500
@@ -78,6 +87,9 @@ class WriteBuffer:
     def __init__(self) -> None:
         self.resources: list[dict[str, Any]] = []
         self.index: dict[int, tuple[dict[str, Any], dict[str, str]]] = {}
+        self.history: list[dict[str, Any]] = []
+        self.updates: list[dict[str, Any]] = []
+        self.stale: set[int] = set()
         self._free_rids: list[int] = []
 
     async def next_rid(self, db: AsyncSession) -> int:
@@ -90,9 +102,28 @@ class WriteBuffer:
     def add_index(self, rid: int, resource: dict[str, Any], token_replacements: dict[str, str]) -> None:
         self.index[rid] = (resource, token_replacements)  # a later version of the same rid wins
 
+    def replace(self, history_row: dict[str, Any], new_row: dict[str, Any], resource: dict[str, Any] | None,
+                token_replacements: dict[str, str]) -> None:
+        rid = history_row["rid"]
+        self.history.append(history_row)
+        self.updates.append(new_row)
+        self.stale.add(rid)
+        self.index.pop(rid, None)
+        if resource is not None:
+            self.add_index(rid, resource, token_replacements)
+
     async def flush(self, db: AsyncSession) -> None:
         resources, self.resources = self.resources, []
+        history, self.history = self.history, []
+        updates, self.updates = self.updates, []
+        stale, self.stale = self.stale, set()
         items, self.index = self.index, {}
+        if history:
+            await db.execute(insert(FhirHistory), history)
+        if updates:
+            await db.execute(update(FhirResource), updates)
+        if stale:
+            await delete_index(db, sorted(stale))
         if resources:
             await db.execute(insert(FhirResource), resources)
         await write_index(db, [(rid, resource, replacements) for rid, (resource, replacements) in items.items()])
@@ -117,21 +148,19 @@ async def insert_resource(db: AsyncSession, resource: dict[str, Any], now: datet
 async def replace_resource(db: AsyncSession, current: Stored, resource: dict[str, Any] | None, now: datetime,
                            token_replacements: dict[str, str], buffer: WriteBuffer | None = None) -> Stored:
     """Keep the current version in history, then write the new one (or a deletion marker)."""
-    await db.execute(insert(FhirHistory).values(
-        rid=current.rid, version=current.version, res_type=current.res_type, id=current.id,
-        last_updated=current.last_updated, deleted=current.deleted, resource=current.resource))
-    version = current.version + 1
-    deleted = resource is None
-    await db.execute(update(FhirResource).where(FhirResource.rid == current.rid).values(
-        version=version, last_updated=now, deleted=deleted,
-        resource=resource if resource is not None else current.resource))
-    await delete_index(db, [current.rid])
+    history_row = {"rid": current.rid, "version": current.version, "res_type": current.res_type, "id": current.id,
+                   "last_updated": current.last_updated, "deleted": current.deleted, "resource": current.resource}
+    version, deleted = current.version + 1, resource is None
+    new_row = {"rid": current.rid, "version": version, "last_updated": now, "deleted": deleted,
+               "resource": resource if resource is not None else current.resource}
     if buffer is not None:
-        buffer.index.pop(current.rid, None)
-    if resource is not None and buffer is not None:
-        buffer.add_index(current.rid, resource, token_replacements)
-    elif resource is not None:
-        await write_index(db, [(current.rid, resource, token_replacements)])
+        buffer.replace(history_row, new_row, resource, token_replacements)
+    else:
+        await db.execute(insert(FhirHistory), [history_row])
+        await db.execute(update(FhirResource), [new_row])  # ORM bulk UPDATE by primary key (rid)
+        await delete_index(db, [current.rid])
+        if resource is not None:
+            await write_index(db, [(current.rid, resource, token_replacements)])
     return Stored(current.rid, current.res_type, current.id, version, now, deleted, resource)
 
 
