@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from jizuo.core.errors import JizuoError
-from jizuo.fhir import service
+from jizuo.fhir import service, store
 from jizuo.fhir.errors import FhirError, information_outcome, operation_outcome
 from jizuo.fhir.search.engine import SearchResult
 from jizuo.fhir.service import FhirContext, instant, version_tag
@@ -211,10 +211,23 @@ def _entries(bundle: Any) -> list[dict[str, Any]]:
     return list(entries)
 
 
+async def _prefetch_updates(ctx: FhirContext, entries: list[dict[str, Any]]) -> dict[tuple[str, str], Stored | None]:
+    """One locking query for the current versions of all `PUT Type/id` entries instead of one per entry."""
+    keys = []
+    for entry in entries:
+        request = entry["request"]
+        parts = request["url"].split("?")[0].strip("/").split("/")
+        if request["method"] == "PUT" and len(parts) == 2 and "?" not in request["url"]:
+            keys.append((parts[0], parts[1]))
+    found = await store.get_current_many(ctx.db, keys)
+    return {key: found.get(key) for key in keys}
+
+
 async def run_transaction(ctx: FhirContext, base: str, bundle: Any) -> dict[str, Any]:
     """All entries in the request's one database transaction: any failure fails the whole bundle."""
     entries = _entries(bundle)
     ctx.write_buffer = WriteBuffer()
+    ctx.prefetched = await _prefetch_updates(ctx, entries)
     mapping: dict[str, str] = {}
     for entry in entries:
         request, resource = entry["request"], entry.get("resource")
@@ -243,7 +256,8 @@ async def run_transaction(ctx: FhirContext, base: str, bundle: Any) -> dict[str,
                 res_type, new_id = mapping[entry["fullUrl"]].split("/")
                 outcome = Outcome("201 Created", await service.create_with_id(ctx, res_type, resource, new_id))
             else:
-                await ctx.flush()
+                if request["method"] in ("GET", "HEAD"):
+                    await ctx.flush()  # reads see the entries before them (searches flush in service.find)
                 outcome = await dispatch(ctx, request["method"], request["url"], resource, request.get("ifMatch"),
                                          request.get("ifNoneExist"))
         except JizuoError as exc:

@@ -42,6 +42,8 @@ class FhirContext:
     cipher: FieldCipher
     reveal_personal_data: bool = False
     write_buffer: store.WriteBuffer | None = None  # set while a transaction bundle runs
+    # Rows a transaction fetched (and locked) up front for its PUT entries: (type, id) → row, None if absent.
+    prefetched: dict[tuple[str, str], Stored | None] = field(default_factory=dict)
     listeners: list[WriteListener] = field(default_factory=list)
 
     async def notify(self, stored: Stored) -> None:
@@ -214,7 +216,11 @@ async def update(ctx: FhirContext, res_type: str, res_id: str, body: Any, if_mat
         raise FhirError(f"资源体中的 id（{resource.get('id')}）必须与地址中的 id（{res_id}）一致",
                         code="id_mismatch", expression=[f"{res_type}.id"])
     _check_writable(ctx, resource)
-    current = await store.get_current(ctx.db, res_type, res_id, for_update=True)
+    key = (res_type, res_id)
+    if key in ctx.prefetched:
+        current = ctx.prefetched.pop(key)
+    else:
+        current = await store.get_current(ctx.db, res_type, res_id, for_update=True)
     if current is None:
         if if_match:
             raise not_found(res_type, res_id)
