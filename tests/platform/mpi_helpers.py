@@ -55,4 +55,4 @@ async def post_patient(client: httpx.AsyncClient, token: str, resource: dict[str
 async def person_of(client: httpx.AsyncClient, token: str, patient_id: str) -> dict[str, Any]:
     response = await client.get(f"/api/v1/mpi/patients/{patient_id}", headers=bearer(token))
     assert response.status_code == 200, response.text
-    return response.json()  # type: ignore[no-any-return]
+    return dict(response.json())

@@ -7,14 +7,16 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from jizuo.fhir import service
 from jizuo.fhir.api import FhirResponse, base_url
 from jizuo.fhir.errors import FhirError
 from jizuo.fhir.search.values import parse_date_range, take_prefix
 from jizuo.platform.audit import repository
 from jizuo.platform.audit.models import AuditEvent
 from jizuo.platform.audit.repository import AuditFilter
+from jizuo.platform.fhir_access import PlatformFhirRequest, fhir_request
 from jizuo.platform.identity.roles import Permission, Role
 from jizuo.platform.request import ScopeDep, UnitDep
 
@@ -84,14 +86,19 @@ async def search_audit_events(request: Request, scope: ScopeDep, unit: UnitDep,
 
 
 @router.get("/AuditEvent/{event_id}", summary="AuditEvent read")
-async def read_audit_event(event_id: str, scope: ScopeDep, unit: UnitDep) -> FhirResponse:
-    scope.require(Permission.AUDIT_READ)
+async def read_audit_event(event_id: str, scope: ScopeDep, unit: UnitDep,
+                           fhir: Annotated[PlatformFhirRequest, Depends(fhir_request)]) -> Response:
+    """The platform's own audit rows first; an AuditEvent an institution sent in is read from the store."""
     try:
-        key = uuid.UUID(event_id)
-    except ValueError as exc:
-        raise FhirError(f"资源 AuditEvent/{event_id} 不存在", status=404, issue="not-found") from exc
-    row = await repository.get_event(unit.db, key)
-    if row is None or (scope.role is Role.INSTITUTION_ADMIN and row.organization_code != scope.organization_code):
+        key: uuid.UUID | None = uuid.UUID(event_id)
+    except ValueError:
+        key = None
+    row = await repository.get_event(unit.db, key) if key else None
+    if row is None:
+        stored = await service.read(fhir.ctx, "AuditEvent", event_id)
+        return FhirResponse(service.to_client(fhir.ctx, stored), headers={"ETag": service.version_tag(stored)})
+    scope.require(Permission.AUDIT_READ)
+    if scope.role is Role.INSTITUTION_ADMIN and row.organization_code != scope.organization_code:
         raise FhirError(f"资源 AuditEvent/{event_id} 不存在", status=404, issue="not-found")
     unit.trail.record("read", "AuditEvent", event_id)
     return FhirResponse(as_fhir(row))

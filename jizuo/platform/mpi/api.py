@@ -122,7 +122,7 @@ async def link_record(body: LinkIn, scope: ScopeDep, unit: UnitDep) -> dict[str,
     return result
 
 
-@router.post(P + "/patients/{source_patient_id}/unlink", response_model=EventOut, summary="解除关联（记录成为独立人员）")
+@router.post(P + "/patients/{source_patient_id}/unlink", response_model=EventOut, summary="解除关联（记录自成一人）")
 async def unlink_record(source_patient_id: str, body: Reason, scope: ScopeDep, unit: UnitDep) -> dict[str, Any]:
     result = await service.unlink_record(unit.db, unit.trail, scope, source_patient_id, body.reason)
     await unit.commit()

@@ -90,7 +90,7 @@ def splink_relink(model: Mapping[str, Any], df: Any, *, threshold: float, link_t
     started = time.perf_counter()
     predictions = linker.inference.predict(threshold_match_probability=min(threshold, 0.5))
     pairs = int(linker._db_api._execute_sql_against_backend(
-        f"select count(*) from {predictions.physical_name}").fetchone()[0])
+        f"select count(*) from {predictions.physical_name}").fetchall()[0][0])
     predicted = time.perf_counter()
     clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(predictions, threshold)
     uid = splink_model["unique_id_column_name"]

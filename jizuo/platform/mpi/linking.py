@@ -29,6 +29,8 @@ from jizuo.platform.mpi.normalise import Features, build_features
 
 SYSTEM_ACTOR = "system:mpi"
 MAX_REVIEWS_PER_RECORD = 3
+LOCK_NAMESPACE = 0x4D5049  # "MPI"
+LOCK_STRIPES = 256
 
 
 @dataclass
@@ -114,8 +116,16 @@ async def _lock_keys(db: AsyncSession, feats: Features) -> None:
     so two hospitals registering one newcomer at once do not create two persons."""
     keys = sorted({k for k in (feats.id_bidx.hex() if feats.id_bidx else None,
                                f"{feats.name_fuzzy}|{feats.birth_year}" if feats.name_fuzzy else None) if k})
-    for key in keys:
-        await db.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": "mpi:" + key})
+    # Striped: at most LOCK_STRIPES distinct locks per transaction, so a 10,000-Patient bundle stays well
+    # inside PostgreSQL's lock table (max_locks_per_transaction).
+    for stripe in sorted({hash_stripe(key) for key in keys}):
+        await db.execute(text("SELECT pg_advisory_xact_lock(:ns, :stripe)"), {"ns": LOCK_NAMESPACE, "stripe": stripe})
+
+
+def hash_stripe(key: str) -> int:
+    import zlib
+
+    return zlib.crc32(key.encode()) % LOCK_STRIPES
 
 
 async def find_candidates(db: AsyncSession, feats: Features, exclude: str | None) -> list[Candidate]:
@@ -144,19 +154,20 @@ async def ingest(db: AsyncSession, audit: AuditSink, patient_id: str, resource: 
             await _open_reviews(db, patient_id, decision, model)
             return decision
     best = decision.best if decision.outcome == "link" else None
+    score = None if best is None else 1.0 if decision.method.startswith("deterministic") else best.probability
     changes = await move(db, [patient_id], target, method=decision.method, actor=actor, reason="matching",
-                         score=best.probability if best else None, weight=best.score.weight if best else None,
+                         score=score, weight=best.score.weight if best else None,
                          agreement=best.score.explain() if best else {}, model_version=model.version,
                          matched=best.patient_id if best else None)
     action = "relink" if current else ("auto_link" if decision.outcome == "link" else "new_person")
     seq = await record_event(db, action, changes, [patient_id], actor, detail={
         "outcome": decision.outcome, "method": decision.method, "model_version": model.version,
-        "score": best.probability if best else None})
+        "score": score})
     await _open_reviews(db, patient_id, decision, model)
     person = next(iter(changes.touched - ({current.person_id} if current else set())), target)
     audit.record("mpi_link", "Patient", patient_id, detail={
         "person_id": str(person), "outcome": decision.outcome, "method": decision.method, "event": seq,
-        "score": round(best.probability, 6) if best else None, "model_version": model.version})
+        "score": score, "model_version": model.version})
     return decision
 
 
@@ -198,7 +209,7 @@ async def move(db: AsyncSession, patient_ids: list[str], target: uuid.UUID | Non
     """Give `patient_ids` an active link to `target` (a new person when None), retiring their current links."""
     changes = Changes()
     if target is None:
-        target = (await repo.new_person(db)).id
+        target = await repo.new_person(db)
         changes.person_status.append({"id": str(target), "before": {"status": "retired", "merged_into": None},
                                       "after": {"status": "active", "merged_into": None}})
     changes.touched.add(target)
@@ -208,10 +219,10 @@ async def move(db: AsyncSession, patient_ids: list[str], target: uuid.UUID | Non
             await repo.retire_links(db, [current.id], actor, reason)
             changes.retired_links.append(str(current.id))
             changes.touched.add(current.person_id)
-        link = await repo.add_link(db, patient_id=patient_id, person_id=target, method=method, score=score,
-                                   weight=weight, agreement=agreement or {}, model_version=model_version,
-                                   matched_patient_id=matched, created_by=actor)
-        changes.created_links.append(str(link.id))
+        link_id = await repo.add_link(db, patient_id=patient_id, person_id=target, method=method, score=score,
+                                      weight=weight, agreement=agreement or {}, model_version=model_version,
+                                      matched_patient_id=matched, created_by=actor)
+        changes.created_links.append(str(link_id))
     await repo.set_person_of_sources(db, patient_ids, target)
     await _settle_persons(db, changes.touched, changes)
     return changes

@@ -65,10 +65,25 @@ async def candidates(db: AsyncSession, feats: Features, exclude: str | None) -> 
     if feats.name_fuzzy and feats.birth_year:
         keys.append(and_(MpiSourceRecord.name_fuzzy == feats.name_fuzzy,
                          MpiSourceRecord.birth_year == feats.birth_year))
-    if feats.id_fuzzy:
-        keys.append(MpiSourceRecord.id_fuzzy.overlap(feats.id_fuzzy))
-    if not keys:
-        return []
+    found = await _fetch(db, keys, exclude) if keys else []
+    if feats.id_fuzzy and not (feats.id_valid and any(r["id_bidx"] == feats.id_bidx for r in found)):
+        # One digit off: the GIN index on the masked hashes. PostgreSQL cannot estimate `&&` on rare
+        # elements (it guesses ~9 % of the table), so with a LIMIT or other filters it walks another index
+        # or the table: the bare `&&` is asked alone, with the GIN index insisted on, and filtered here.
+        await db.execute(text("SET LOCAL enable_seqscan = off"))
+        rows = await db.execute(select(*_CANDIDATE_COLUMNS, MpiSourceRecord.deleted)
+                                .where(MpiSourceRecord.id_fuzzy.overlap(feats.id_fuzzy)))
+        await db.execute(text("SET LOCAL enable_seqscan = on"))
+        seen = {r["patient_id"] for r in found} | {exclude}
+        for row in rows:
+            record = dict(row._mapping)
+            if record.pop("deleted") or record["person_id"] is None or record["patient_id"] in seen:
+                continue
+            found.append(record)
+    return found[:CANDIDATE_LIMIT + 50]
+
+
+async def _fetch(db: AsyncSession, keys: list[Any], exclude: str | None) -> list[dict[str, Any]]:
     query = select(*_CANDIDATE_COLUMNS).where(or_(*keys), MpiSourceRecord.deleted.is_(False),
                                               MpiSourceRecord.person_id.is_not(None))
     if exclude:
@@ -94,11 +109,10 @@ async def set_person_of_sources(db: AsyncSession, patient_ids: Sequence[str], pe
 
 # --- persons --------------------------------------------------------------------------------------------
 
-async def new_person(db: AsyncSession) -> MpiPerson:
-    person = MpiPerson(id=uuid.uuid4(), status="active", golden={}, version=1)
-    db.add(person)
-    await db.flush()
-    return person
+async def new_person(db: AsyncSession) -> uuid.UUID:
+    person_id = uuid.uuid4()
+    await db.execute(insert(MpiPerson).values(id=person_id, status="active", golden={}, version=1))
+    return person_id
 
 
 async def get_person(db: AsyncSession, person_id: uuid.UUID, *, for_update: bool = False) -> MpiPerson | None:
@@ -140,18 +154,16 @@ async def links_by_ids(db: AsyncSession, link_ids: Sequence[uuid.UUID]) -> list[
                                  .execution_options(populate_existing=True)))
 
 
-async def add_link(db: AsyncSession, **values: Any) -> MpiLink:
-    link = MpiLink(id=uuid.uuid4(), status="active", **values)
-    db.add(link)
-    await db.flush()
-    return link
+async def add_link(db: AsyncSession, **values: Any) -> uuid.UUID:
+    link_id = uuid.uuid4()
+    await db.execute(insert(MpiLink).values(id=link_id, status="active", **values))
+    return link_id
 
 
 async def retire_links(db: AsyncSession, link_ids: Sequence[uuid.UUID], actor: str, reason: str) -> None:
     if link_ids:
         await db.execute(update(MpiLink).where(MpiLink.id.in_(list(link_ids)))
                          .values(status="retired", retired_at=utcnow(), retired_by=actor, reason=reason))
-        await db.flush()
 
 
 async def reactivate_links(db: AsyncSession, link_ids: Sequence[uuid.UUID]) -> None:
@@ -213,7 +225,7 @@ async def mark_reverted(db: AsyncSession, seq: int, by_seq: int) -> None:
 async def list_events(db: AsyncSession, after: int, limit: int, person_id: str | None) -> list[MpiEvent]:
     query = select(MpiEvent).where(MpiEvent.seq > after)
     if person_id:
-        query = query.where(MpiEvent.person_ids.any(person_id))
+        query = query.where(MpiEvent.person_ids.contains([person_id]))
     return list(await db.scalars(query.order_by(MpiEvent.seq).limit(limit)))
 
 
