@@ -22,17 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from jizuo.fhir.searchparams import extract_index, get_plan  # noqa: E402
+from jizuo.fhir.searchparams.registry import CORE_RESOURCE_TYPES  # noqa: E402
 
-# fmt: off
-SCOPE = [
-    "Patient", "Practitioner", "PractitionerRole", "Organization", "Location", "Encounter", "Observation",
-    "DiagnosticReport", "ImagingStudy", "Condition", "Procedure", "MedicationRequest", "MedicationDispense",
-    "AllergyIntolerance", "Immunization", "ServiceRequest", "Task", "CarePlan", "Communication",
-    "DocumentReference", "Composition", "Consent", "AuditEvent", "Questionnaire", "QuestionnaireResponse",
-    "Appointment", "Schedule", "Slot", "Coverage", "Claim", "Flag", "RiskAssessment", "Group", "Device",
-    "Medication", "Specimen", "EpisodeOfCare", "CareTeam",
-]
-# fmt: on
+SCOPE = list(CORE_RESOURCE_TYPES)
 
 TYPICAL_OBSERVATION: dict[str, Any] = {
     "resourceType": "Observation",

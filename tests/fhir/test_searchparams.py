@@ -29,19 +29,10 @@ from jizuo.fhir.searchparams import (
 from jizuo.fhir.searchparams.compiler import Unsupported, compile_branches, make_walker
 from jizuo.fhir.searchparams.extract import INDEXED_TYPES
 from jizuo.fhir.searchparams.fallback import FallbackParam, compile_fhirpath, convert_untyped, fhirpathpy_branches
-from jizuo.fhir.searchparams.registry import element_types
+from jizuo.fhir.searchparams.registry import CORE_RESOURCE_TYPES, element_types
 from jizuo.fhir.searchparams.rows import Target
 
-# fmt: off
-SCOPE = [
-    "Patient", "Practitioner", "PractitionerRole", "Organization", "Location", "Encounter", "Observation",
-    "DiagnosticReport", "ImagingStudy", "Condition", "Procedure", "MedicationRequest", "MedicationDispense",
-    "AllergyIntolerance", "Immunization", "ServiceRequest", "Task", "CarePlan", "Communication",
-    "DocumentReference", "Composition", "Consent", "AuditEvent", "Questionnaire", "QuestionnaireResponse",
-    "Appointment", "Schedule", "Slot", "Coverage", "Claim", "Flag", "RiskAssessment", "Group", "Device",
-    "Medication", "Specimen", "EpisodeOfCare", "CareTeam",
-]
-# fmt: on
+SCOPE = list(CORE_RESOURCE_TYPES)
 TABLES = ("tokens", "strings", "dates", "references", "quantities", "numbers", "uris")
 
 # Where the typed fast path is right and a shape-typed fhirpathpy result is not: (type, param, datatype skipped).

@@ -119,6 +119,19 @@ def _make(raw: dict[str, Any], resource_type: str) -> SearchParam:
     )
 
 
+# The clinical resource types the platform's applications use; every one of their parameters is checked
+# against fhirpathpy in the tests and measured in bench/fhir_extract.py.
+# fmt: off
+CORE_RESOURCE_TYPES = (
+    "Patient", "Practitioner", "PractitionerRole", "Organization", "Location", "Encounter", "Observation",
+    "DiagnosticReport", "ImagingStudy", "Condition", "Procedure", "MedicationRequest", "MedicationDispense",
+    "AllergyIntolerance", "Immunization", "ServiceRequest", "Task", "CarePlan", "Communication",
+    "DocumentReference", "Composition", "Consent", "AuditEvent", "Questionnaire", "QuestionnaireResponse",
+    "Appointment", "Schedule", "Slot", "Coverage", "Claim", "Flag", "RiskAssessment", "Group", "Device",
+    "Medication", "Specimen", "EpisodeOfCare", "CareTeam",
+)
+# fmt: on
+
 class SearchParamRegistry:
     """All search parameters by resource type. Built once (see ``get_registry``); read-only afterwards."""
 
