@@ -51,35 +51,6 @@ def patient(pid: str, *, name: Json, gender: str, birth_date: str, id_number: st
     return resource
 
 
-def organization(oid: str, *, code: str, uscc: str, name: str, short_name: str, type_display: str, phone: str,
-                 address: str, part_of: Json | None) -> Json:
-    resource: Json = {
-        "resourceType": "Organization", "id": oid, "active": True,
-        "identifier": [{"system": c.ORG_CODE_SYSTEM, "value": code}, {"system": c.USCC_SYSTEM, "value": uscc}],
-        "type": [{"text": type_display}], "name": name, "alias": [short_name],
-        "telecom": [{"system": "phone", "value": phone, "use": "work"}], "address": [{"text": address}],
-    }
-    if part_of:
-        resource["partOf"] = part_of
-    return resource
-
-
-def practitioner(pid: str, *, code: str, name: Json, gender: str, birth_date: str, id_number: str, phone: str,
-                 title: str) -> Json:
-    return {
-        "resourceType": "Practitioner", "id": pid, "active": True,
-        "identifier": [{"system": c.PRACTITIONER_CODE_SYSTEM, "value": code},
-                       {"system": ID_CARD_SYSTEM, "value": id_number}],
-        "name": [name], "telecom": [{"system": "phone", "value": phone, "use": "work"}],
-        "gender": gender, "birthDate": birth_date, "qualification": [{"code": {"text": title}}],
-    }
-
-
-def practitioner_role(rid: str, *, practitioner: Json, organization: Json, role_display: str) -> Json:
-    return {"resourceType": "PractitionerRole", "id": rid, "active": True, "practitioner": practitioner,
-            "organization": organization, "code": [{"text": role_display}]}
-
-
 def encounter(eid: str, *, subject: Json, inpatient: bool, type_text: str, start: datetime, end: datetime,
               provider: Json, practitioner: Json, reason: Json | None = None) -> Json:
     resource: Json = {

@@ -22,9 +22,6 @@ CONDITION_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-st
 CONDITION_CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"
 DISCHARGE = "http://terminology.hl7.org/CodeSystem/discharge-disposition"
 # Project naming systems (documented in docs/fhir-bulk.md); 身份证 uses the national OID from validation.py.
-USCC_SYSTEM = "https://jizuo.dev/fhir/NamingSystem/uscc"
-ORG_CODE_SYSTEM = "https://jizuo.dev/fhir/NamingSystem/organization-code"
-PRACTITIONER_CODE_SYSTEM = "https://jizuo.dev/fhir/NamingSystem/practitioner-code"
 INSURANCE_SYSTEM = "https://jizuo.dev/fhir/NamingSystem/medical-insurance-card"
 ENCOUNTER_TYPE_SYSTEM = "https://jizuo.dev/fhir/CodeSystem/encounter-type"
 

@@ -25,8 +25,7 @@ from jizuo.fhir.demo import codes as c
 from jizuo.platform.demo.generator import DEFAULT_RESIDENTS, DEFAULT_SEED, build_structure, iter_residents
 from jizuo.platform.demo.model import (
     DEMO_TODAY,
-    ROLE_DISPLAY,
-    TYPE_DISPLAY,
+    Department,
     FamilyDoctorTeam,
     Organization,
     Practitioner,
@@ -36,6 +35,8 @@ from jizuo.platform.demo.names import split_name
 from jizuo.platform.demo.organizations import GENERAL_TERTIARY_CODE, MCH_CODE
 from jizuo.platform.demo.seed import stable_id
 from jizuo.platform.demo.staff import build_teams
+from jizuo.platform.registry import fhir_mapping as registry_fhir
+from jizuo.platform.registry import models as rows
 
 log = logging.getLogger(__name__)
 # 20,000 residents × ~30 resources is ~600k resources: ~5 minutes at the ~1,900/s this 2-vCPU machine ingests
@@ -59,23 +60,29 @@ def practitioner_ref(person: Practitioner) -> Json:
     return b.ref("Practitioner", str(stable_id("practitioner", person.code)), person.name)
 
 
-def registry_resources(organizations: Sequence[Organization], practitioners: Sequence[Practitioner]
+def registry_resources(organizations: Sequence[Organization], practitioners: Sequence[Practitioner],
+                       departments: Sequence[Department] = (), teams: Sequence[FamilyDoctorTeam] = ()
                        ) -> Iterator[Json]:
-    """Organization, Practitioner and PractitionerRole resources of the district (ids = registry UUIDs)."""
-    by_code = {o.code: o for o in organizations}
-    for org in organizations:
-        parent = by_code.get(org.parent_code or "")
-        yield b.organization(str(stable_id("org", org.code)), code=org.code, uscc=org.uscc, name=org.name,
-                             short_name=org.short_name, type_display=TYPE_DISPLAY.get(org.type, org.type),
-                             phone=org.phone, address=org.address, part_of=org_ref(parent) if parent else None)
-    for person in practitioners:
-        pid = str(stable_id("practitioner", person.code))
-        yield b.practitioner(pid, code=person.code, name=_name(person.name), gender=person.gender,
-                             birth_date=person.birth_date.isoformat(), id_number=person.id_number,
-                             phone=person.phone, title=person.title)
-        yield b.practitioner_role(str(stable_id("practitioner-role", person.code)), practitioner=practitioner_ref(
-            person), organization=org_ref(by_code[person.org_code]),
-            role_display=ROLE_DISPLAY.get(person.role, person.role))
+    """The district's registry as FHIR (ids = registry UUIDs), through the registry's own mapping: the rows
+    the seed would insert, mapped exactly as the seed's mirror maps them from the database."""
+    org_rows = [rows.Organization(
+        id=stable_id("org", o.code), code=o.code, uscc=o.uscc, name=o.name, short_name=o.short_name, level=o.level,
+        type=o.type, parent_id=stable_id("org", o.parent_code) if o.parent_code else None, address=o.address,
+        phone=o.phone, latitude=o.latitude, longitude=o.longitude, active=True) for o in organizations]
+    dept_rows = [rows.Department(id=stable_id("dept", d.code), organization_id=stable_id("org", d.org_code),
+                                 code=d.code, name=d.name) for d in departments]
+    staff = {p.code: rows.Practitioner(
+        id=stable_id("practitioner", p.code), code=p.code, name=p.name, gender=p.gender, birth_date=p.birth_date,
+        organization_id=stable_id("org", p.org_code), department_id=stable_id("dept", p.dept_code) if p.dept_code
+        else None, title=p.title, role=p.role, active=True) for p in practitioners}
+    personal = [(staff[p.code], registry_fhir.PersonalData(p.id_number, p.phone)) for p in practitioners]
+    team_rows = [(rows.CareTeam(id=stable_id("team", t.code), code=t.code, name=t.name,
+                                organization_id=stable_id("org", t.org_code),
+                                leader_id=stable_id("practitioner", t.leader_code), active=True),
+                  [(rows.CareTeamMember(team_id=stable_id("team", t.code), practitioner_id=staff[code].id,
+                                        team_role=role), staff[code]) for code, role in t.member_codes])
+                 for t in teams]
+    yield from registry_fhir.registry_resources(org_rows, dept_rows, personal, team_rows)
 
 
 @dataclass
@@ -359,11 +366,8 @@ async def load_demo_clinical(database_url: str, seed: int = DEFAULT_SEED, reside
         return None
     organizations, _, practitioners, teams = build_structure(seed)
 
-    def everything() -> Iterator[Json]:
-        yield from registry_resources(organizations, practitioners)
-        yield from generate_clinical_history(residents, organizations, practitioners, seed, teams=teams)
-
-    report = await import_resources(database_url, everything(), label="demo-clinical", workers=workers,
-                                    cipher=cipher)
+    # The registry's own resources are already in the store: the seed mirrors them from the registry tables.
+    history = generate_clinical_history(residents, organizations, practitioners, seed, teams=teams)
+    report = await import_resources(database_url, history, label="demo-clinical", workers=workers, cipher=cipher)
     log.info("demo clinical history: %s", report.summary())
     return report
