@@ -56,3 +56,27 @@ async def person_of(client: httpx.AsyncClient, token: str, patient_id: str) -> d
     response = await client.get(f"/api/v1/mpi/patients/{patient_id}", headers=bearer(token))
     assert response.status_code == 200, response.text
     return dict(response.json())
+
+
+async def put_patient(client: httpx.AsyncClient, token: str, patient_id: str, resource: dict[str, Any]) -> str:
+    response = await client.put(f"/fhir/Patient/{patient_id}", json={**resource, "id": patient_id},
+                                headers=bearer(token))
+    assert response.status_code in (200, 201), response.text
+    return patient_id
+
+
+async def open_review_of(client: httpx.AsyncClient, token: str, patient_id: str) -> dict[str, Any] | None:
+    """The caller's open review item for this incoming record, if their queue shows it."""
+    response = await client.get("/api/v1/mpi/reviews", params={"page_size": 100}, headers=bearer(token))
+    assert response.status_code == 200, response.text
+    return next((r for r in response.json()["items"] if r["source_patient_id"] == patient_id), None)
+
+
+def borderline(first: str, second: str, birth: str, phone: str, *, org: str = HOSPITAL, second_org: str = CENTRE_2,
+               seq: int = 401) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Two registrations a matcher should not decide alone: the second has a different character in the
+    given name, no 身份证 and another phone (model probability between 0.5 and 0.99)."""
+    year, month, day = map(int, birth.split("-"))
+    return (patient(first, "male", birth, id_card=id_number(date(year, month, day), seq), phone=phone, org=org,
+                    mrn=f"{org}-{seq}"),
+            patient(second, "male", birth, phone="139" + phone[3:], org=second_org, mrn=f"{second_org}-{seq}b"))

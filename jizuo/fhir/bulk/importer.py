@@ -178,6 +178,18 @@ async def run_pipeline(lines: Iterable[Line] | AsyncIterable[Line], write: Write
     return report
 
 
+ImportListener = Callable[[str, ImportReport, FieldCipher], Awaitable[None]]
+IMPORT_LISTENERS: list[ImportListener] = []
+"""Called with (database URL, report, cipher) after `import_lines` finishes. The pipeline writes by COPY,
+without a FhirContext and so without its write listeners: platform services that must hear of imported
+resources (the MPI links the new Patients) register here from their own layer, as with FhirContext.listeners."""
+
+
+def add_import_listener(listener: ImportListener) -> None:
+    if listener not in IMPORT_LISTENERS:
+        IMPORT_LISTENERS.append(listener)
+
+
 def check_bulk_access(access: FhirAccess) -> None:
     """Bulk import writes anybody's records: only callers who may write without a patient restriction."""
     if not access.may_write or not access.unrestricted:
@@ -211,10 +223,13 @@ async def import_lines(database_url: str, lines: Iterable[Line] | AsyncIterable[
             return await write_batch(conn, items, now, cipher)
 
     try:
-        return await run_pipeline(lines, write, cipher=cipher, workers=workers, batch=batch, on_reject=on_reject,
-                                  report=report)
+        report = await run_pipeline(lines, write, cipher=cipher, workers=workers, batch=batch, on_reject=on_reject,
+                                    report=report)
     finally:
         await conn.close()
+    for listener in IMPORT_LISTENERS:
+        await listener(database_url, report, cipher)
+    return report
 
 
 async def import_ndjson(database_url: str, paths: Iterable[Path | str] | Path | str, *, workers: int = 2,

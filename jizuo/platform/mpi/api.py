@@ -30,6 +30,7 @@ from jizuo.platform.mpi.schemas import (
     LinkOut,
     MergeIn,
     PersonOut,
+    PersonSummary,
     Reason,
     RecordOut,
     ReviewDecisionIn,
@@ -47,6 +48,14 @@ P = "/api/v1/mpi"
 @router.get(P + "/patients/{source_patient_id}", response_model=LinkOut, summary="记录所属人员（person of record R）")
 async def person_of_record(source_patient_id: str, scope: ScopeDep, unit: UnitDep) -> dict[str, Any]:
     return await service.person_of_record(unit.db, unit.trail, scope, source_patient_id)
+
+
+@router.get(P + "/persons", response_model=list[PersonSummary], summary="查找人员（人员ID/记录ID/病案号/身份证号）")
+async def search_persons(scope: ScopeDep, unit: UnitDep,
+                         q: Annotated[str, Query(min_length=1, max_length=64,
+                                                 description="人员 ID、源 Patient ID、病案号或身份证号")]
+                         ) -> list[dict[str, Any]]:
+    return await service.search_persons(unit.db, unit.trail, scope, get_field_cipher(), q)
 
 
 @router.get(P + "/persons/{person_id}", response_model=PersonOut, summary="人员黄金记录及其全部源记录")
@@ -69,7 +78,7 @@ async def person_as_fhir(person_id: uuid.UUID, scope: ScopeDep, unit: UnitDep) -
 @router.get(P + "/links", summary="全部有效关联（NDJSON，批量核对用）",
             response_class=StreamingResponse, responses={200: {"content": {"application/x-ndjson": {}}}})
 async def export_links(request: Request, scope: ScopeDep, unit: UnitDep) -> StreamingResponse:
-    service.require_lookup(scope)
+    await service.require_whole_index(unit.db, scope)
     unit.trail.record("mpi_links_export", "MpiLink", None)
     await unit.commit()  # the audit row first; the stream reads on its own session, after this one closes
     factory = request.app.state.sessionmaker

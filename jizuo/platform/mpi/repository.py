@@ -1,4 +1,5 @@
-"""Every query of the MPI. Persons and links are district-wide data: the service decides who may call."""
+"""Every query of the MPI. Persons and links are district-wide data: the service decides who may call, and
+the queries that list or search take the caller's `Reach` (reach.py) and filter by it."""
 
 from __future__ import annotations
 
@@ -6,13 +7,16 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, text, update
+from sqlalchemy import Select, and_, func, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from jizuo.core.clock import utcnow
+from jizuo.fhir.models import FhirResource
 from jizuo.platform.mpi.models import MpiEvent, MpiLink, MpiPerson, MpiReview, MpiSourceRecord
 from jizuo.platform.mpi.normalise import Features
+from jizuo.platform.mpi.reach import Reach
 from jizuo.platform.registry.codes import LEVEL_RANK
 from jizuo.platform.registry.models import Organization
 
@@ -192,16 +196,203 @@ async def get_review(db: AsyncSession, review_id: uuid.UUID) -> MpiReview | None
     return await db.get(MpiReview, review_id)
 
 
-async def list_reviews(db: AsyncSession, status: str, offset: int, limit: int) -> tuple[list[MpiReview], int]:
-    total = await db.scalar(select(func.count()).select_from(MpiReview).where(MpiReview.status == status))
-    rows = await db.scalars(select(MpiReview).where(MpiReview.status == status)
-                            .order_by(MpiReview.score.desc(), MpiReview.created_at).offset(offset).limit(limit))
+def _reviews_in_reach(query: Select[Any], reach: Reach) -> Select[Any]:
+    """Both records of a review must be in reach: deciding it shows the two side by side."""
+    if reach.everything:
+        return query
+    incoming, candidate = aliased(MpiSourceRecord), aliased(MpiSourceRecord)
+    return (query.join(incoming, incoming.patient_id == MpiReview.patient_id)
+            .join(candidate, candidate.patient_id == MpiReview.candidate_patient_id)
+            .where(reach.record_clause(incoming), reach.record_clause(candidate)))
+
+
+async def list_reviews(db: AsyncSession, status: str, offset: int, limit: int, reach: Reach
+                       ) -> tuple[list[MpiReview], int]:
+    total = await db.scalar(_reviews_in_reach(select(func.count(MpiReview.id)).where(MpiReview.status == status),
+                                              reach))
+    rows = await db.scalars(_reviews_in_reach(select(MpiReview).where(MpiReview.status == status), reach)
+                            .order_by(MpiReview.score.desc(), MpiReview.created_at, MpiReview.id)
+                            .offset(offset).limit(limit))
     return list(rows), int(total or 0)
+
+
+async def review_in_reach(db: AsyncSession, review_id: uuid.UUID, reach: Reach) -> bool:
+    return bool(await db.scalar(_reviews_in_reach(select(MpiReview.id).where(MpiReview.id == review_id), reach)))
 
 
 async def close_open_reviews(db: AsyncSession, patient_id: str, status: str, actor: str) -> None:
     await db.execute(update(MpiReview).where(MpiReview.patient_id == patient_id, MpiReview.status == "open")
                      .values(status=status, decided_by=actor, decided_at=utcnow()))
+
+
+# --- Patients written without the listener (bulk import): link-pending -----------------------------------
+
+def _pending() -> Any:
+    """Patients the index has not caught up with: never seen, changed since (a bulk re-import), re-created
+    after a delete, or deleted while still linked."""
+    f, s = FhirResource, MpiSourceRecord
+    return and_(f.res_type == "Patient", or_(
+        and_(f.deleted.is_(False), or_(s.patient_id.is_(None), s.record_updated_at < f.last_updated,
+                                       s.deleted.is_(True))),
+        and_(f.deleted.is_(True), s.patient_id.is_not(None), s.deleted.is_(False))))
+
+
+async def pending_patients(db: AsyncSession, after_rid: int, limit: int) -> list[Any]:
+    """The next `limit` pending Patients after `after_rid`, in the order they were stored (rid)."""
+    f = FhirResource
+    rows = await db.execute(select(f.rid, f.id, f.deleted, f.last_updated, f.resource,
+                                   MpiSourceRecord.patient_id.is_not(None).label("known"))
+                            .outerjoin(MpiSourceRecord, MpiSourceRecord.patient_id == f.id)
+                            .where(_pending(), f.rid > after_rid).order_by(f.rid).limit(limit))
+    return list(rows)
+
+
+async def institutions(db: AsyncSession, reference_ids: set[str], codes: set[str]
+                       ) -> tuple[dict[str, tuple[str, str, int]], dict[str, tuple[str, str, int]]]:
+    """`institution` for many at once: ({organization id: (code, name, rank)}, {code: (code, name, rank)})."""
+    ids = []
+    for value in reference_ids:
+        try:
+            ids.append(uuid.UUID(value))
+        except ValueError:
+            continue
+    if not ids and not codes:
+        return {}, {}
+    rows = await db.execute(select(Organization.id, Organization.code, Organization.name, Organization.level)
+                            .where(or_(Organization.id.in_(ids), Organization.code.in_(sorted(codes)))))
+    by_id, by_code = {}, {}
+    for row in rows:
+        found = (row.code, row.name, LEVEL_RANK.get(row.level, 0))
+        by_id[str(row.id)], by_code[row.code] = found, found
+    return by_id, by_code
+
+
+_MANY_CANDIDATES = text(f"""
+SELECT q.i, c.* FROM unnest(CAST(:i AS integer[]), CAST(:id_bidx AS bytea[]), CAST(:insurance_bidx AS bytea[]),
+                            CAST(:phone_bidx AS bytea[]), CAST(:birth AS text[]), CAST(:name_fuzzy AS text[]),
+                            CAST(:birth_year AS integer[]))
+       AS q(i, id_bidx, insurance_bidx, phone_bidx, birth, name_fuzzy, birth_year)
+CROSS JOIN LATERAL (
+    SELECT s.patient_id, s.person_id, {", ".join("s." + c for c in FEATURE_COLUMNS)} FROM mpi_source_record s
+    WHERE (s.id_bidx = q.id_bidx OR s.insurance_bidx = q.insurance_bidx OR s.phone_bidx = q.phone_bidx
+           OR s.birth = q.birth OR (s.name_fuzzy = q.name_fuzzy AND s.birth_year = q.birth_year))
+      AND NOT s.deleted AND s.person_id IS NOT NULL
+    LIMIT {CANDIDATE_LIMIT}) AS c
+""")
+_MANY_FUZZY = text(f"""
+SELECT q.i, c.* FROM jsonb_to_recordset(CAST(:probes AS jsonb)) AS q(i integer, fz bigint[])
+CROSS JOIN LATERAL (
+    SELECT s.patient_id, s.person_id, s.deleted, {", ".join("s." + c for c in FEATURE_COLUMNS)}
+    FROM mpi_source_record s WHERE s.id_fuzzy && q.fz) AS c
+""")
+
+
+async def candidates_of_many(db: AsyncSession, feats: Sequence[Features]) -> dict[int, list[dict[str, Any]]]:
+    """`candidates` for a chunk of new records in two statements (blocking keys, then the one-digit-off
+    身份证 through the GIN index, for those without an exact valid match): {position in feats: rows}."""
+    import orjson
+
+    found: dict[int, list[dict[str, Any]]] = {i: [] for i in range(len(feats))}
+    params = {"i": list(range(len(feats))), **{k: [getattr(f, k) for f in feats] for k in (
+        "id_bidx", "insurance_bidx", "phone_bidx", "birth", "name_fuzzy", "birth_year")}}
+    for row in await db.execute(_MANY_CANDIDATES, params):
+        record = dict(row._mapping)
+        found[record.pop("i")].append(record)
+    probes = [{"i": i, "fz": f.id_fuzzy} for i, f in enumerate(feats)
+              if f.id_fuzzy and not (f.id_valid and any(r["id_bidx"] == f.id_bidx for r in found[i]))]
+    if probes:
+        await db.execute(text("SET LOCAL enable_seqscan = off"))  # see `candidates`: insist on the GIN index
+        rows = await db.execute(_MANY_FUZZY, {"probes": orjson.dumps(probes).decode()})
+        await db.execute(text("SET LOCAL enable_seqscan = on"))
+        for row in rows:
+            record = dict(row._mapping)
+            i = record.pop("i")
+            if record.pop("deleted") or record["person_id"] is None:
+                continue  # filtered here, not in SQL, for the reason given in `candidates`
+            if all(r["patient_id"] != record["patient_id"] for r in found[i]):
+                found[i].append(record)
+    return found
+
+
+async def merge_gin_pending_list(db: AsyncSession) -> None:
+    """Move freshly inserted 身份证 hashes from the GIN index's pending list into the index proper. A bulk
+    link inserts thousands of rows between autovacuums, and every `&&` probe scans the whole pending list
+    (measured: 7.5 ms per probe after 5,600 inserts, 0.03 ms after this)."""
+    await db.execute(text("SELECT gin_clean_pending_list('ix_mpi_source_record_id_fuzzy')"))
+
+
+async def existing_sources(db: AsyncSession, patient_ids: Sequence[str]) -> set[str]:
+    return set(await db.scalars(select(MpiSourceRecord.patient_id)
+                                .where(MpiSourceRecord.patient_id.in_(list(patient_ids)))))
+
+
+async def insert_many(db: AsyncSession, model: Any, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await db.execute(insert(model), rows)
+
+
+async def add_events(db: AsyncSession, rows: list[dict[str, Any]]) -> list[int]:
+    """Many events in one statement (in order), each announced by NOTIFY like `add_event`."""
+    if not rows:
+        return []
+    seqs = list(await db.scalars(insert(MpiEvent).returning(MpiEvent.seq, sort_by_parameter_order=True), rows))
+    payloads = [f'{{"seq": {seq}, "action": "{row["action"]}"}}' for seq, row in zip(seqs, rows, strict=True)]
+    await db.execute(text("SELECT pg_notify('jizuo_mpi', p) FROM unnest(CAST(:p AS text[])) AS p"), {"p": payloads})
+    return [int(seq) for seq in seqs]
+
+
+async def save_goldens(db: AsyncSession, goldens: dict[uuid.UUID, dict[str, Any]]) -> None:
+    """`save_golden` for many persons in one statement."""
+    import orjson
+
+    if goldens:
+        await db.execute(text(
+            "UPDATE mpi_person p SET golden = CAST(v.golden AS jsonb), version = p.version + 1, updated_at = now() "
+            "FROM unnest(CAST(:ids AS uuid[]), CAST(:goldens AS text[])) AS v(id, golden) WHERE p.id = v.id"),
+            {"ids": list(goldens), "goldens": [orjson.dumps(g).decode() for g in goldens.values()]})
+
+
+# --- search (the steward console's person lookup) --------------------------------------------------------
+
+SEARCH_LIMIT = 20
+
+
+async def persons_matching(db: AsyncSession, reach: Reach, *, person_id: uuid.UUID | None = None,
+                           record_key: str | None = None, id_bidx: bytes | None = None) -> list[uuid.UUID]:
+    """Person ids: the person itself, the person of a source record (Patient id or MRN), or of a 身份证 hash.
+    A person is found through a record the caller may see (whole-person reach: any record of a visible person)."""
+    found: dict[uuid.UUID, None] = {}
+    if person_id is not None:
+        row = await db.scalar(select(MpiPerson.id).where(MpiPerson.id == person_id, reach.person_clause(MpiPerson.id)))
+        if row is not None:
+            found[row] = None
+    conditions = []
+    if record_key:
+        conditions.append(or_(MpiSourceRecord.patient_id == record_key, MpiSourceRecord.mrn == record_key))
+    if id_bidx is not None:
+        conditions.append(MpiSourceRecord.id_bidx == id_bidx)
+    if conditions:
+        visible = reach.person_clause(MpiSourceRecord.person_id) if reach.whole_person else reach.record_clause()
+        rows = await db.scalars(select(MpiSourceRecord.person_id).where(
+            or_(*conditions), MpiSourceRecord.deleted.is_(False), MpiSourceRecord.person_id.is_not(None), visible)
+            .distinct().limit(SEARCH_LIMIT))
+        found.update((p, None) for p in rows if p is not None)
+    return list(found)[:SEARCH_LIMIT]
+
+
+async def visible_person_ids(db: AsyncSession, person_ids: Sequence[uuid.UUID], reach: Reach) -> set[uuid.UUID]:
+    if reach.everything or not person_ids:
+        return set(person_ids)
+    rows = await db.scalars(select(MpiPerson.id).where(MpiPerson.id.in_(list(person_ids)),
+                                                       reach.person_clause(MpiPerson.id)))
+    return set(rows)
+
+
+async def sources_by_ids(db: AsyncSession, patient_ids: Sequence[str]) -> list[MpiSourceRecord]:
+    if not patient_ids:
+        return []
+    return list(await db.scalars(select(MpiSourceRecord).where(MpiSourceRecord.patient_id.in_(list(patient_ids)))
+                                 .execution_options(populate_existing=True)))
 
 
 # --- events (the outbox) --------------------------------------------------------------------------------

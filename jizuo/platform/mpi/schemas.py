@@ -37,6 +37,8 @@ class RecordOut(BaseModel):
     updated_at: str
     score: float | None
     method: str | None
+    linked_by: str | None = Field(None, description="关联人（system:mpi 为自动匹配）")
+    linked_at: str | None = None
     name: str | None
     gender: str | None
     birth_date: str | None
@@ -65,6 +67,21 @@ class PersonOut(BaseModel):
     merged_into: uuid.UUID | None
     golden: GoldenOut
     records: list[RecordOut]
+    hidden_records: int = Field(0, description="不在调用者可见范围内的其他机构记录数（机构管理员）")
+
+
+class PersonSummary(BaseModel):
+    """One hit of the person search: the golden record's identity fields (masked per role)."""
+
+    id: uuid.UUID
+    status: str
+    name: str | None
+    gender: str | None
+    birth_date: str | None
+    id_number: str | None = Field(None, description="按角色脱敏")
+    record_count: int
+    hidden_records: int = 0
+    institutions: list[str]
 
 
 class EventOut(BaseModel):
