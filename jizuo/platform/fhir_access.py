@@ -20,11 +20,14 @@ from jizuo.fhir.access import FhirAccess
 from jizuo.fhir.api import build_router
 from jizuo.fhir.bulk.api import build_bulk_router
 from jizuo.fhir.service import FhirContext
+from jizuo.platform import fhir_listeners
 from jizuo.platform.identity.access import AccessScope
 from jizuo.platform.identity.roles import Role
-from jizuo.platform.mpi.listener import MpiListener  # MPI: links every Patient write (issue #5)
 from jizuo.platform.request import ScopeDep, Unit, UnitDep
 from jizuo.platform.residents.models import Resident
+
+# Apps register their FHIR write listeners here (re-exported from fhir_listeners, one list for every writer).
+EXTRA_LISTENER_FACTORIES = fhir_listeners.EXTRA_LISTENER_FACTORIES
 
 CLINICAL_WRITERS = {Role.DISTRICT_ADMIN, Role.DOCTOR, Role.FAMILY_DOCTOR, Role.NURSE, Role.PHARMACIST}
 SEES_FULL_IDENTIFIERS = {Role.DOCTOR, Role.FAMILY_DOCTOR, Role.NURSE, Role.RESIDENT}
@@ -58,7 +61,7 @@ async def fhir_request(unit: UnitDep, scope: ScopeDep) -> AsyncIterator[Platform
     access = await fhir_access_for(unit.db, scope)
     ctx = FhirContext(db=unit.db, access=access, audit=unit.trail, cipher=get_field_cipher(),
                       reveal_personal_data=scope.role in SEES_FULL_IDENTIFIERS,
-                      listeners=[MpiListener()])  # MPI listener (issue #5)
+                      listeners=fhir_listeners.write_listeners())  # MPI (issue #5) + apps' projections
     yield PlatformFhirRequest(ctx, unit)
 
 

@@ -1,0 +1,62 @@
+"""Keeps the recognition projection in step with the FHIR store: every result write, in the writer's transaction.
+
+Registered with the platform's FHIR access layer at import (`fhir_listeners.EXTRA_LISTENER_FACTORIES`), so every
+path that writes through `FhirContext` — REST, transaction bundles, HL7 v2 and tabular ingest — feeds it. Bulk
+COPY loads bypass listeners: `jizuo recognition rebuild` (tasks.py) fills the projection after them.
+Projection runs in a savepoint: a failure here never loses the clinical write (a rebuild catches up).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jizuo.apps.recognition import repository
+from jizuo.apps.recognition.catalogue import RESULT_TYPES, CodeMap
+from jizuo.apps.recognition.extract import projection_rows
+from jizuo.fhir.service import FhirContext
+from jizuo.fhir.store import Stored
+
+log = logging.getLogger(__name__)
+
+
+async def project(db: AsyncSession, stored_type: str, stored_id: str, resource: dict[str, Any] | None,
+                  codes: CodeMap, ranks: dict[str, int]) -> None:
+    if resource is None:
+        await repository.replace_projection(db, stored_type, stored_id, [])
+        return
+    await repository.replace_projection(db, stored_type, stored_id, projection_rows(resource, codes, ranks))
+    if stored_type == "DiagnosticReport":
+        results = [str(r.get("reference", "")).removeprefix("Observation/") for r in resource.get("result") or []
+                   if isinstance(r, dict)]
+        await repository.set_report_of_observations(db, stored_id, results)
+
+
+class RecognitionListener:
+    """One per request: the catalogue and institution levels are read once, at the request's first result."""
+
+    def __init__(self) -> None:
+        self.codes: CodeMap | None = None
+        self.ranks: dict[str, int] = {}
+
+    async def resource_written(self, ctx: FhirContext, stored: Stored) -> None:
+        if stored.res_type not in RESULT_TYPES:
+            return
+        try:
+            async with ctx.db.begin_nested():
+                if self.codes is None:
+                    self.codes = await repository.load_code_map(ctx.db)
+                    self.ranks = {key: org.rank for key, org in (await repository.institutions(ctx.db)).items()}
+                await project(ctx.db, stored.res_type, stored.id, None if stored.deleted else stored.resource,
+                              self.codes, self.ranks)
+        except Exception as exc:  # noqa: BLE001 — never lose the clinical write
+            log.warning("recognition projection failed for %s/%s: %s", stored.res_type, stored.id,
+                        type(exc).__name__, exc_info=True)
+            ctx.audit.record("recognition_project", stored.res_type, stored.id, "failure",
+                             {"error": type(exc).__name__})
+
+
+def make_listener() -> RecognitionListener:
+    return RecognitionListener()
