@@ -5,6 +5,7 @@ delay from receipt to searchable.
 
 1. Rules only: the lab data set's compiled validator over generated rows (10 % spoiled), one process, then
    the same split over the machine's cores (the way a large upload could be checked).
+4. HL7 v2 ORU^R01 over MLLP: bench/ingest_hl7.py (messages/s, ACK latency, send → searchable).
 2. End to end: a real `jizuo serve` on a fresh database of the bench server (registry + catalogue seeded), a
    CSV uploaded over HTTP by an institution account; the receipt comes back when every row is a record and
    every accepted row is in FHIR, linked by the MPI.
@@ -175,11 +176,17 @@ def main() -> None:
     parser.add_argument("--upload-rows", type=int, default=20_000)
     parser.add_argument("--dataset", default=None)
     parser.add_argument("--rules-only", action="store_true")
+    parser.add_argument("--hl7-messages", type=int, default=2000, help="ORU^R01 over MLLP (0: skip)")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; bench data in {BENCH_DIR}")
     bench_rules(args.dataset, args.rows)
-    if not args.rules_only:
-        bench_end_to_end(args.dataset, args.upload_rows)
+    if args.rules_only:
+        return
+    bench_end_to_end(args.dataset, args.upload_rows)
+    if args.hl7_messages:
+        print("\nHL7 v2 ORU^R01 over MLLP (bench/ingest_hl7.py):", flush=True)
+        subprocess.run([sys.executable, str(ROOT / "bench" / "ingest_hl7.py"), "--messages",
+                        str(args.hl7_messages)], check=False)
 
 
 if __name__ == "__main__":

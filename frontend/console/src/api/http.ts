@@ -136,6 +136,45 @@ export async function request<T>(method: string, path: string, opts: RequestOpti
   return data as T
 }
 
+/** Hand a blob to the browser as a download. */
+export function saveBlob(blob: Blob, filename: string): void {
+  const url = URL.createObjectURL(blob)
+  const a = document.createElement('a')
+  a.href = url
+  a.download = filename
+  document.body.appendChild(a)
+  a.click()
+  a.remove()
+  setTimeout(() => URL.revokeObjectURL(url), 1000)
+}
+
+/**
+ * Download a file the server builds (Excel exports) under the name it gives in Content-Disposition, else
+ * `fallbackName`; returns the name used. The bearer token rules out a plain link; problem JSON becomes ApiError.
+ */
+export async function downloadFile(path: string, fallbackName: string): Promise<string> {
+  const get = () =>
+    fetch(path, { headers: tokens.access ? { Authorization: `Bearer ${tokens.access}` } : {} }).catch(() => {
+      throw new ApiError(0, {}, 'network')
+    })
+  let res = await get()
+  if (res.status === 401 && (await refreshTokens())) res = await get()
+  if (!res.ok) {
+    let problem: Problem = {}
+    try {
+      problem = (await res.json()) as Problem
+    } catch {
+      // not problem JSON: the status alone will do
+    }
+    throw new ApiError(res.status, problem, `HTTP ${res.status}`)
+  }
+  const disposition = res.headers.get('Content-Disposition') || ''
+  const encoded = /filename\*=UTF-8''([^;]+)/i.exec(disposition)?.[1]
+  const filename = encoded ? decodeURIComponent(encoded) : fallbackName
+  saveBlob(await res.blob(), filename)
+  return filename
+}
+
 export const http = {
   get: <T>(path: string, query?: object) => request<T>('GET', path, { query }),
   post: <T>(path: string, json?: unknown) => request<T>('POST', path, { json }),

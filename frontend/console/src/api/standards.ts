@@ -1,7 +1,7 @@
 // The data-standard catalogue (数据标准目录): data sets and their versions, data elements, value domains, the
 // Excel export. Reading is open to staff (standards:read); writing needs standards:write (district admin).
-import { ApiError, buildQuery, http, refreshTokens, tokens } from './http'
-import type { Page, Problem } from './types'
+import { downloadFile, http } from './http'
+import type { Page } from './types'
 
 export type StdCategory = 'clinical' | 'public_health' | 'management'
 export type VersionStatus = 'draft' | 'published' | 'retired'
@@ -179,33 +179,4 @@ export const getValueDomain = (code: string) =>
 export const createValueDomain = (body: DomainBody) => http.post<StdDomainDetail>(`${BASE}/value-domains`, body)
 
 /** Download the catalogue workbook (数据集、字段、数据元、值域、质控规则); returns the file name used. */
-export async function downloadCatalogueXlsx(): Promise<string> {
-  const path = `${BASE}/export.xlsx${buildQuery({})}`
-  const get = () =>
-    fetch(path, { headers: tokens.access ? { Authorization: `Bearer ${tokens.access}` } : {} }).catch(() => {
-      throw new ApiError(0, {}, 'network')
-    })
-  let res = await get()
-  if (res.status === 401 && (await refreshTokens())) res = await get()
-  if (!res.ok) {
-    let problem: Problem = {}
-    try {
-      problem = (await res.json()) as Problem
-    } catch {
-      // not problem JSON: the status alone will do
-    }
-    throw new ApiError(res.status, problem, `HTTP ${res.status}`)
-  }
-  const disposition = res.headers.get('Content-Disposition') || ''
-  const encoded = /filename\*=UTF-8''([^;]+)/i.exec(disposition)?.[1]
-  const filename = encoded ? decodeURIComponent(encoded) : '数据标准目录.xlsx'
-  const url = URL.createObjectURL(await res.blob())
-  const a = document.createElement('a')
-  a.href = url
-  a.download = filename
-  document.body.appendChild(a)
-  a.click()
-  a.remove()
-  setTimeout(() => URL.revokeObjectURL(url), 1000)
-  return filename
-}
+export const downloadCatalogueXlsx = (): Promise<string> => downloadFile(`${BASE}/export.xlsx`, '数据标准目录.xlsx')
