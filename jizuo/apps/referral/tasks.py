@@ -1,0 +1,34 @@
+"""The background loop that expires referrals no institution accepted in time (started in the app's
+lifespan). `service.expire_overdue` does the work and is what the tests call directly."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from jizuo.apps.referral.service import expire_overdue
+from jizuo.core.security import get_field_cipher
+from jizuo.platform.audit.service import AuditTrail
+
+log = logging.getLogger(__name__)
+TICK_SECONDS = 60.0
+
+
+async def expire_once(factory: async_sessionmaker[AsyncSession]) -> int:
+    trail = AuditTrail()
+    async with factory() as db:
+        count = await expire_overdue(db, get_field_cipher(), trail)
+        await trail.flush(db)
+        await db.commit()
+    return count
+
+
+async def run_expiry(factory: async_sessionmaker[AsyncSession]) -> None:
+    while True:
+        try:
+            await expire_once(factory)
+        except Exception:  # noqa: BLE001 — the database may be restarting; try again next tick
+            log.exception("referral expiry tick failed")
+        await asyncio.sleep(TICK_SECONDS)
