@@ -16,10 +16,17 @@ from jizuo.core.db import make_engine, make_sessionmaker, resolve_database_url
 from jizuo.core.errors import JizuoError
 from jizuo.core.logging import configure_logging
 from jizuo.fhir.bulk.cli import fhir_app
+from jizuo.platform.mpi import pending as mpi_pending
 
 app = typer.Typer(help="基座 Jizuo — 区域全民健康信息平台", no_args_is_help=True, add_completion=False)
 app.add_typer(fhir_app, name="fhir", help="FHIR 批量导入/导出 (bulk NDJSON import and export)")
+mpi_app = typer.Typer(help="主索引 (master patient index)", no_args_is_help=True)
+app.add_typer(mpi_app, name="mpi", help="主索引：补关联批量导入的患者 (master patient index)")
+recognition_app = typer.Typer(help="检查检验结果互认 (result mutual recognition)", no_args_is_help=True)
+app.add_typer(recognition_app, name="recognition", help="检查检验结果互认：重建结果索引 (result mutual recognition)")
 log = logging.getLogger("jizuo.cli")
+# Bulk file imports write by COPY, past the FHIR write listeners: the MPI links their Patients afterwards.
+mpi_pending.register_bulk_import_hook()
 
 
 def _database_url() -> str:
@@ -52,7 +59,15 @@ async def _seed(residents: int, seed: int, history_residents: int) -> dict[str, 
         async with make_sessionmaker(engine)() as db:
             if not await is_seeded(db):
                 counts = await seed_demo_district(db, get_field_cipher(), seed=seed, residents=residents)
-                await db.commit()
+            else:
+                # A district seeded by an older version gets what was added since (both idempotent; the
+                # registry mirror skips unchanged resources).
+                from jizuo.platform.registry.mirror import mirror_whole_registry
+                from jizuo.platform.standards.seed import seed_catalogue
+
+                await seed_catalogue(db)
+                await mirror_whole_registry(db, get_field_cipher())
+            await db.commit()
     finally:
         await engine.dispose()
     if history_residents > 0:
@@ -61,7 +76,66 @@ async def _seed(residents: int, seed: int, history_residents: int) -> dict[str, 
                                            history_residents=history_residents)
         if history is not None:
             counts["fhir_resources"] = history.created
+        from jizuo.platform.mpi.demo import load_demo_registrations
+
+        registrations = await load_demo_registrations(_database_url(), seed, min(history_residents, residents))
+        if registrations is not None:
+            counts["mpi_registrations"] = registrations.created
+    # Every Patient the bulk loads wrote gets its MPI link through the real matching path (also resumes an
+    # interrupted linking: the import hook links after each load, this catches whatever is still pending).
+    linked = await mpi_pending.link_pending_at(_database_url())
+    if linked.processed:
+        counts["mpi_linked"] = linked.processed
+    counts.update(await _seed_ingest(seed))
+    counts.update(await _recognition_rebuild(demo=True))  # 结果互认: catalogue, projection, demo prompts
+    counts.update(await _seed_chronic(seed))  # 慢病管理: demo devices, registrations, station readings
     return counts
+
+
+async def _recognition_rebuild(demo: bool = False) -> dict[str, int]:
+    """Result mutual recognition: shipped catalogue, projection rebuilt from the FHIR store (bulk loads bypass
+    the write listener), and with `demo` recent results so demo patients get prompts."""
+    from jizuo.apps.recognition.tasks import rebuild, seed_catalogue, seed_demo_results
+    from jizuo.core.security import get_field_cipher
+
+    engine = make_engine(_database_url(), pool_size=2)
+    try:
+        async with make_sessionmaker(engine)() as db:
+            added = await seed_catalogue(db)
+            built = await rebuild(db)
+            demo_reports = await seed_demo_results(db, get_field_cipher()) if demo else 0
+            await db.commit()
+    finally:
+        await engine.dispose()
+    return {k: v for k, v in {"recognition_items": added, "recognition_rows": built.rows,
+                              "recognition_demo_reports": demo_reports}.items() if v}
+
+
+async def _seed_chronic(seed: int) -> dict[str, int]:
+    """Demo health-station devices (fixed keys, docs/chronic.md), chronic registrations and a month of readings."""
+    from jizuo.apps.chronic.demo import seed_demo_chronic
+    from jizuo.core.security import get_field_cipher
+
+    engine = make_engine(_database_url(), pool_size=2)
+    try:
+        async with make_sessionmaker(engine)() as db:
+            counts = await seed_demo_chronic(db, get_field_cipher(), seed)
+            await db.commit()
+    finally:
+        await engine.dispose()
+    return counts
+
+
+async def _seed_ingest(seed: int) -> dict[str, int]:
+    """Ten days of uploads through the ingest pipeline, so the quality console has something to show."""
+    from jizuo.platform.demo.ingest import seed_demo_ingest
+
+    engine = make_engine(_database_url(), pool_size=2)
+    try:
+        sent = await seed_demo_ingest(make_sessionmaker(engine), seed=seed)
+    finally:
+        await engine.dispose()
+    return {"ingest_rows": sent} if sent else {}
 
 
 @app.command("demo-seed")
@@ -79,6 +153,18 @@ def demo_seed(residents: Annotated[int | None, typer.Option(help="居民人数 (
         typer.echo(f"演示区县已生成 (seeded in {time.perf_counter() - started:.1f}s): {counts}")
 
 
+def _exit_cleanly_on_sigterm() -> None:
+    """SIGTERM (systemd, docker stop, kill) must stop the embedded PostgreSQL too: its stop runs at interpreter
+    exit, which the default SIGTERM action skips. Uvicorn handles the signal while serving and re-raises it
+    after its own shutdown — into this handler, so the process exits normally."""
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+
+
 @app.command()
 def serve(host: Annotated[str | None, typer.Option()] = None, port: Annotated[int | None, typer.Option()] = None,
           workers: Annotated[int | None, typer.Option()] = None) -> None:
@@ -87,6 +173,7 @@ def serve(host: Annotated[str | None, typer.Option()] = None, port: Annotated[in
 
     settings = get_settings()
     configure_logging(settings.log_level)
+    _exit_cleanly_on_sigterm()
     _database_url()
     host, port = host or settings.host, port or settings.port
     typer.echo(f"基座已启动: http://{host}:{port}/ui/  (API 文档 /docs, Ctrl-C 停止)")
@@ -97,9 +184,30 @@ def serve(host: Annotated[str | None, typer.Option()] = None, port: Annotated[in
 @app.command()
 def demo() -> None:
     """migrate + demo-seed (once) + serve: what `make demo` runs."""
+    _exit_cleanly_on_sigterm()
     migrate()
     demo_seed(residents=None, seed=None)
     serve(host=None, port=None, workers=None)
+
+
+@recognition_app.command("rebuild")
+def recognition_rebuild() -> None:
+    """Load the shipped item catalogue (new items only) and rebuild the result projection from the FHIR store."""
+    configure_logging(get_settings().log_level)
+    started = time.perf_counter()
+    counts = asyncio.run(_recognition_rebuild())
+    typer.echo(f"互认结果索引已重建 (rebuilt in {time.perf_counter() - started:.1f}s): {counts}")
+
+
+@mpi_app.command("link-pending")
+def mpi_link_pending(chunk: Annotated[int, typer.Option(help="每个事务处理的患者记录数")] = 500,
+                     limit: Annotated[int | None, typer.Option(help="最多处理多少条（默认全部）")] = None) -> None:
+    """Link Patients stored without the MPI listener (bulk NDJSON import, demo history); idempotent, resumable."""
+    configure_logging(get_settings().log_level)
+    report = asyncio.run(mpi_pending.link_pending_at(_database_url(), chunk=chunk, limit=limit))
+    typer.echo(report.summary())
+    if report.failed:
+        raise typer.Exit(1)
 
 
 async def _create_user(username: str, password: str, role: str, organization: str | None,

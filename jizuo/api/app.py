@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,6 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jizuo.api import overview, problems
+from jizuo.apps.chronic import api as chronic_api
+from jizuo.apps.recognition import api as recognition_api
+from jizuo.apps.referral import api as referral_api
+from jizuo.apps.referral.tasks import run_expiry
 from jizuo.core.config import Settings, get_settings
 from jizuo.core.db import make_engine, make_sessionmaker, resolve_database_url
 from jizuo.core.logging import request_id_var
@@ -21,11 +26,22 @@ from jizuo.platform import fhir_access
 from jizuo.platform.audit import api as audit_api
 from jizuo.platform.audit import fhir as audit_fhir
 from jizuo.platform.audit.repository import ensure_audit_partitions
+from jizuo.platform.city_upload import api as city_upload_api
 from jizuo.platform.identity import api as identity_api
+from jizuo.platform.ingest import api as ingest_api
+from jizuo.platform.ingest import frontdb_api
+from jizuo.platform.ingest.hl7v2 import api as hl7v2_api
+from jizuo.platform.ingest.hl7v2.mllp import start_mllp_server
+from jizuo.platform.ingest.pipeline import resume_pending
+from jizuo.platform.ingest.tasks import run_schedule
 from jizuo.platform.mpi import api as mpi_api
+from jizuo.platform.notifications import api as notifications_api
+from jizuo.platform.notifications.delivery import run_delivery
+from jizuo.platform.quality import api as quality_api
 from jizuo.platform.registry import api as registry_api
 from jizuo.platform.residents import api as residents_api
 from jizuo.platform.sso import api as sso_api
+from jizuo.platform.standards import api as standards_api
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
@@ -89,7 +105,19 @@ def create_app(settings: Settings | None = None,
         app.state.sessionmaker = make_sessionmaker(engine)
         async with engine.begin() as connection:
             await ensure_audit_partitions(connection)
+        # Uploads a stop interrupted are finished from where they were (they hold their file and cursor).
+        background = [asyncio.create_task(resume_pending(app.state.sessionmaker)),
+                      asyncio.create_task(run_schedule(app.state.sessionmaker)),  # 前置库 pulls
+                      asyncio.create_task(run_expiry(app.state.sessionmaker)),  # referrals not accepted in time
+                      asyncio.create_task(run_delivery(app.state.sessionmaker))]  # SMS/WeChat notification outbox
+        # HL7 v2 over MLLP (JIZUO_MLLP_PORT): off when unset.
+        mllp = (await start_mllp_server(app.state.sessionmaker, settings.mllp_host, settings.mllp_port)
+                if settings.mllp_port else None)
         yield
+        if mllp is not None:
+            await mllp.stop()
+        for task in background:
+            task.cancel()
         await engine.dispose()
 
     app = FastAPI(title="基座 Jizuo · 区域全民健康信息平台 API", version="0.1.0", lifespan=lifespan,
@@ -103,6 +131,9 @@ def create_app(settings: Settings | None = None,
     app.include_router(fhir_access.bulk_router)
     # mpi_api (MPI, issue #5) serves /fhir/Patient/$match, so it too must come before fhir_access.
     for module in (overview, identity_api, registry_api, residents_api, audit_api, sso_api, audit_fhir, mpi_api,
+                   ingest_api, hl7v2_api, frontdb_api, quality_api, city_upload_api, standards_api,
+                   recognition_api,  # serves /fhir/ServiceRequest/$recognition-check: before fhir_access
+                   referral_api, notifications_api, chronic_api,
                    fhir_access):
         app.include_router(module.router)
 

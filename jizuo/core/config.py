@@ -23,8 +23,8 @@ class Settings(BaseSettings):
     # HL7 v2 over MLLP (TCP): the listener starts with the server when a port is set (off when unset).
     mllp_port: int | None = None
     mllp_host: str = "127.0.0.1"
-    # The city platform's 前置库 that accepted data is uploaded to; unset: a `jizuo_city` database on the
-    # embedded server (demo), or set it to the city's PostgreSQL.
+    # The city platform's 前置库 that accepted data is uploaded to; unset: a `jizuo_city` database beside ours
+    # (demo and tests); production sets the city's PostgreSQL.
     city_database_url: str | None = None
 
     access_token_minutes: int = 30

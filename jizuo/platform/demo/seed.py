@@ -21,8 +21,10 @@ from jizuo.platform.demo.accounts import demo_accounts
 from jizuo.platform.demo.generator import build_structure, iter_residents
 from jizuo.platform.demo.model import District, Resident
 from jizuo.platform.identity.models import User
+from jizuo.platform.registry.mirror import mirror_whole_registry
 from jizuo.platform.registry.models import CareTeam, CareTeamMember, Department, Organization, Practitioner
 from jizuo.platform.sso.clients import register_client
+from jizuo.platform.standards.seed import seed_catalogue
 
 log = logging.getLogger(__name__)
 NAMESPACE = uuid.UUID("6f1c2a52-6d1e-4e0c-9a43-7a2f4f1f2b10")
@@ -68,10 +70,14 @@ async def seed_demo_district(
         residents=list(iter_residents(seed, min(residents, 2000))),
     )
     await _insert_registry(db, district, cipher)
+    # The registry is also in the FHIR store (Organization, Location, Practitioner, PractitionerRole, CareTeam),
+    # whether or not a clinical history is loaded: applications look institutions up there.
+    registry_fhir = await mirror_whole_registry(db, cipher)
     resident_count = await _copy_residents(db, cipher, iter_residents(seed, residents))
     accounts = await _insert_accounts(db, district)
     await register_client(db, client_id="demo-app", name="演示应用（应用中心）",
                           redirect_uris=["http://127.0.0.1:8000/oidc/demo/callback"], trusted=True)
+    await seed_catalogue(db)  # the data-standard catalogue (YAML starter; idempotent)
     return {
         "organizations": len(organizations),
         "departments": len(departments),
@@ -79,6 +85,7 @@ async def seed_demo_district(
         "teams": len(teams),
         "residents": resident_count,
         "accounts": accounts,
+        "registry_fhir_resources": registry_fhir,
     }
 
 
