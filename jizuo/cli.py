@@ -86,15 +86,21 @@ async def _seed(residents: int, seed: int, history_residents: int) -> dict[str, 
     linked = await mpi_pending.link_pending_at(_database_url())
     if linked.processed:
         counts["mpi_linked"] = linked.processed
+    # The recognition projection is kept by a write listener; bulk loads bypass it, so rebuild when something was
+    # loaded now (or the projection is empty) — not on every start, where it would cost ~15 s for nothing.
+    counts.update(await _recognition_rebuild(demo=True, rebuild_projection=bool(counts)))
     counts.update(await _seed_ingest(seed))
-    counts.update(await _recognition_rebuild(demo=True))  # 结果互认: catalogue, projection, demo prompts
     counts.update(await _seed_chronic(seed))  # 慢病管理: demo devices, registrations, station readings
     return counts
 
 
-async def _recognition_rebuild(demo: bool = False) -> dict[str, int]:
+async def _recognition_rebuild(demo: bool = False, rebuild_projection: bool = True) -> dict[str, int]:
     """Result mutual recognition: shipped catalogue, projection rebuilt from the FHIR store (bulk loads bypass
-    the write listener), and with `demo` recent results so demo patients get prompts."""
+    the write listener; with `rebuild_projection=False` only when the projection is empty), and with `demo`
+    recent results so demo patients get prompts."""
+    from sqlalchemy import exists, select
+
+    from jizuo.apps.recognition.models import RecognitionResult
     from jizuo.apps.recognition.tasks import rebuild, seed_catalogue, seed_demo_results
     from jizuo.core.security import get_field_cipher
 
@@ -102,12 +108,14 @@ async def _recognition_rebuild(demo: bool = False) -> dict[str, int]:
     try:
         async with make_sessionmaker(engine)() as db:
             added = await seed_catalogue(db)
-            built = await rebuild(db)
+            rows = 0
+            if rebuild_projection or not await db.scalar(select(exists().where(RecognitionResult.id.is_not(None)))):
+                rows = (await rebuild(db)).rows
             demo_reports = await seed_demo_results(db, get_field_cipher()) if demo else 0
             await db.commit()
     finally:
         await engine.dispose()
-    return {k: v for k, v in {"recognition_items": added, "recognition_rows": built.rows,
+    return {k: v for k, v in {"recognition_items": added, "recognition_rows": rows,
                               "recognition_demo_reports": demo_reports}.items() if v}
 
 
