@@ -99,9 +99,14 @@ async def _write_city(city_url: str, data_set: DataSetSpec, batch_id: uuid.UUID,
                 "jz_batch_id uuid NOT NULL, jz_upload_state text NOT NULL DEFAULT 'new', "
                 "jz_uploaded_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (jz_institution, jz_record_key))"
             ).format(t=table))
-            for column in columns:  # a new catalogue version may add fields
-                await cur.execute(sql.SQL("ALTER TABLE {t} ADD COLUMN IF NOT EXISTS {c} text").format(
-                    t=table, c=column))
+            await cur.execute("SELECT column_name FROM information_schema.columns "
+                              "WHERE table_schema = current_schema() AND table_name = %s",
+                              [table_name(data_set.code)])
+            present = {row[0] for row in await cur.fetchall()}
+            for name in names:  # a new catalogue version may add fields; ALTER only then (it locks the table)
+                if name not in present:
+                    await cur.execute(sql.SQL("ALTER TABLE {t} ADD COLUMN {c} text").format(
+                        t=table, c=sql.Identifier(name)))
             insert = sql.SQL(
                 "INSERT INTO {t} (jz_institution, jz_record_key, {cols}, jz_batch_id) VALUES ({values}) "
                 "ON CONFLICT (jz_institution, jz_record_key) DO UPDATE SET {updates}, "

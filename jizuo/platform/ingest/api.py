@@ -54,7 +54,7 @@ async def upload_dataset(dataset_code: str, request: Request, scope: ScopeDep, u
                                                                         "rows": len(table.rows)})
     batch_id = batch.id
     await unit.commit()  # the file is held before any row is processed: a stop now loses nothing
-    await process_batch(request.app.state.sessionmaker, batch_id)
+    await process_batch(request.app.state.sessionmaker, batch_id, table=table)
     unit.db.expire_all()  # the batch's counts were written by the pipeline's own transactions
     return await service.receipt(unit.db, scope, batch_id)
 

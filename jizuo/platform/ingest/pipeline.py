@@ -151,7 +151,7 @@ async def write_mapped(db: AsyncSession, state: BatchState, records: list[dict[s
 
 
 async def process_batch(factory: async_sessionmaker[AsyncSession], batch_id: uuid.UUID, *,
-                        max_chunks: int | None = None, chunk_size: int = CHUNK) -> None:
+                        max_chunks: int | None = None, chunk_size: int = CHUNK, table: Table | None = None) -> None:
     """Process a held batch from its cursor to the end, one transaction per chunk (`max_chunks` stops early:
     what a crash would leave, for tests and the restart drill)."""
     cipher = get_field_cipher()
@@ -163,7 +163,8 @@ async def process_batch(factory: async_sessionmaker[AsyncSession], batch_id: uui
         actor = Actor(username=batch.submitted_by, organization_code=None)
         state = await load_state(db, batch.id, batch.dataset_code, batch.institution_id, actor)
         state.link_patients_here = False
-        table = read_table(batch.payload, batch.filename, None)
+        # The upload endpoint has just parsed the file; a resumed batch parses its held payload.
+        table = table or read_table(batch.payload, batch.filename, None)
         rows = rows_of(table, header_map(state.compiled.validator.data_set, state.compiled.catalogue,
                                          table.headers))
         cursor, received_at = batch.cursor, batch.created_at
