@@ -64,6 +64,7 @@ class QuarantinedRecord(BaseModel):
     row: int
     dataset_code: str | None
     institution_id: uuid.UUID | None
+    institution_name: str | None = None
     status: str
     fields: dict[str, str]
     failures: list[dict[str, Any]]

@@ -79,9 +79,12 @@ def decrypt_fields(record: IngestRecord) -> dict[str, str]:
     return {k: v if isinstance(v, str) else orjson.dumps(v).decode() for k, v in data.items()}
 
 
-def quarantined_out(record: IngestRecord) -> QuarantinedRecord:
+def quarantined_out(record: IngestRecord, names: dict[uuid.UUID, tuple[str, str]] | None = None
+                    ) -> QuarantinedRecord:
+    name = (names or {}).get(record.institution_id, (None, None))[1] if record.institution_id else None
     return QuarantinedRecord(id=record.id, batch_id=record.batch_id, row=record.seq,
                              dataset_code=record.dataset_code, institution_id=record.institution_id,
+                             institution_name=name,
                              status=record.status, fields=decrypt_fields(record), failures=record.failures,
                              received_at=record.received_at, resources=record.resources or [],
                              resolved_by=record.resolved_by, resolution_note=record.resolution_note)
@@ -101,7 +104,8 @@ async def list_quarantine(db: AsyncSession, scope: AccessScope, trail: AuditTrai
                                             offset=offset, limit=limit)
     trail.record("read", "IngestRecord", None, detail={"quarantine": len(records),
                                                         "batch_id": str(batch_id) if batch_id else None})
-    return [quarantined_out(r) for r in records], total
+    names = await repo.organization_names(db, {r.institution_id for r in records})
+    return [quarantined_out(r, names) for r in records], total
 
 
 async def _held_record(db: AsyncSession, scope: AccessScope, record_id: int) -> IngestRecord:

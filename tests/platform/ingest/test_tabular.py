@@ -73,8 +73,9 @@ async def test_good_rows_are_accepted_into_fhir_and_a_bad_row_is_held_with_its_r
     held = (await client.get("/api/v1/quality/quarantine", headers=bearer(token),
                              params={"batch_id": receipt["batch_id"]})).json()
     assert held["total"] == 1 and held["items"][0]["row"] == 4
+    assert held["items"][0]["institution_name"] == receipt["institution_name"] == "江川区中心医院"
     batches = (await client.get("/api/v1/ingest/batches", headers=bearer(token))).json()
-    assert any(b["batch_id"] == receipt["batch_id"] for b in batches["items"])
+    assert any(b["batch_id"] == receipt["batch_id"] and b["institution_code"] == "JC-H001" for b in batches["items"])
 
 
 async def test_accepted_records_are_readable_as_fhir_and_linked_in_the_mpi(

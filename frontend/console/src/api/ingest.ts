@@ -29,6 +29,8 @@ export interface Receipt {
   source: string
   dataset_code: string | null
   institution_id: string | null
+  institution_code?: string | null
+  institution_name?: string | null
   filename: string | null
   status: BatchStatus | string
   received: number
@@ -48,6 +50,8 @@ export interface Batch {
   source: string
   dataset_code: string | null
   institution_id: string | null
+  institution_code?: string | null
+  institution_name?: string | null
   filename: string | null
   submitted_by: string | null
   status: BatchStatus | string
@@ -105,6 +109,8 @@ export function uploadDataset(datasetCode: string, file: File, institutionCode?:
 export interface FrontDbSource {
   id: string
   institution_id: string
+  institution_code?: string | null
+  institution_name?: string | null
   dataset_code: string
   dsn_masked: string
   table_name: string

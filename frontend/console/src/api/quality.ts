@@ -20,6 +20,7 @@ export interface QuarantinedRecord {
   row: number
   dataset_code: string | null
   institution_id: string | null
+  institution_name?: string | null
   status: HeldStatus | string
   fields: Record<string, string>
   failures: RecordFailure[]
