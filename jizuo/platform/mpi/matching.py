@@ -193,8 +193,9 @@ def rank_candidates(model: Model, incoming: Record, candidates: Iterable[Candida
     return sorted(best.values(), key=_key, reverse=True)
 
 
-def _key(item: PersonScore) -> tuple[int, float]:
-    return (item.method != METHOD_PROBABILISTIC, item.score.weight)
+def _key(item: PersonScore) -> tuple[int, float, str]:
+    # the record id breaks ties so that the decision never depends on the order candidates were read in
+    return (item.method != METHOD_PROBABILISTIC, item.score.weight, str(item.patient_id))
 
 
 def decide(model: Model, incoming: Record, candidates: Iterable[Candidate]) -> Decision:
