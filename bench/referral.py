@@ -12,6 +12,10 @@ Measured through the real app in-process (httpx ASGITransport: routing, auth, MP
 referral rows, events, FHIR ServiceRequest + Task written and validated, notifications, audit, commit):
 one create (family doctor, JC-C001 → JC-H001) followed by one accept (hospital doctor) is one cycle; then the
 hospital doctor's inbox (first page of 20, with the total) and the requested-only inbox.
+
+Loop closing (`--visit-bundles`): transaction bundles of 200 Encounters of signed residents posted to /fhir by the
+hospital doctor, with the referral app's visit listener and again without it (removed from the listener list
+for that pass), so the difference is what capturing, resolving and notifying costs; plus single Encounter POSTs.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import load_average, percentile, print_table, start_bench_postgres  # noqa: E402
@@ -102,7 +107,67 @@ async def prepare(url: str, referrals: int) -> None:
     await engine.dispose()
 
 
-async def measure(url: str, cycles: int, inbox_reads: int) -> dict[str, str]:
+async def measure_visits(client: Any, sessionmaker: Any, bundles: int, size: int = 200) -> dict[str, str]:
+    """Encounters of signed residents through /fhir, with and without the visit listener."""
+    from sqlalchemy import func, select
+
+    from jizuo.apps.referral import loop
+    from jizuo.platform.fhir_listeners import EXTRA_LISTENER_FACTORIES
+    from jizuo.platform.notifications.models import Notification
+    from jizuo.platform.residents.models import Resident
+
+    async with sessionmaker() as db:
+        signed = [str(r) for r in await db.scalars(select(Resident.id).where(Resident.signed_team_id.is_not(None))
+                                                   .limit(size))]
+    signed_in = await client.post("/api/v1/auth/token", data={"username": "doctor", "password": "Jizuo@2026"})
+    headers = {"Authorization": f"Bearer {signed_in.json()['access_token']}", "Content-Type": "application/fhir+json"}
+
+    def encounter(patient: str) -> dict[str, Any]:
+        return {"resourceType": "Encounter", "status": "finished",
+                "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
+                "subject": {"reference": f"Patient/{patient}"}, "reasonCode": [{"text": "压测：头晕"}],
+                "period": {"start": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())}}
+
+    async def post_bundles() -> float:
+        started = time.perf_counter()
+        for _ in range(bundles):
+            bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
+                {"resource": encounter(signed[i % len(signed)]), "request": {"method": "POST", "url": "Encounter"}}
+                for i in range(size)]}
+            response = await client.post("/fhir", json=bundle, headers=headers)
+            assert response.status_code == 200, response.text[:300]
+        return bundles * size / (time.perf_counter() - started)
+
+    async def singles(n: int = 50) -> list[float]:
+        latencies = []
+        for i in range(n):
+            started = time.perf_counter()
+            response = await client.post("/fhir/Encounter", json=encounter(signed[i % len(signed)]), headers=headers)
+            assert response.status_code == 201, response.text[:300]
+            latencies.append((time.perf_counter() - started) * 1000)
+        return latencies
+
+    async with sessionmaker() as db:
+        notes_before = int(await db.scalar(select(func.count()).select_from(Notification)
+                                           .where(Notification.kind == "referral.visit")) or 0)
+    with_rate, with_single = await post_bundles(), await singles()
+    async with sessionmaker() as db:
+        notes = int(await db.scalar(select(func.count()).select_from(Notification)
+                                    .where(Notification.kind == "referral.visit")) or 0) - notes_before
+    EXTRA_LISTENER_FACTORIES.remove(loop.make_listener)
+    try:
+        without_rate, without_single = await post_bundles(), await singles()
+    finally:
+        EXTRA_LISTENER_FACTORIES.append(loop.make_listener)
+    return {
+        f"Encounters in bundles of {size}, with visit listener": f"{with_rate:.0f} /s ({notes:,} notifications)",
+        f"Encounters in bundles of {size}, without": f"{without_rate:.0f} /s",
+        "single Encounter POST p50, with / without": (f"{percentile(with_single, 50):.1f} / "
+                                                      f"{percentile(without_single, 50):.1f} ms"),
+    }
+
+
+async def measure(url: str, cycles: int, inbox_reads: int, visit_bundles: int = 0) -> dict[str, str]:
     import httpx
     from sqlalchemy import select
 
@@ -175,8 +240,10 @@ async def measure(url: str, cycles: int, inbox_reads: int) -> dict[str, str]:
         whole = await inbox({"box": "inbox", "limit": "20"})
         waiting = await inbox({"box": "inbox", "status": "requested", "limit": "20"})
         total = (await client.get("/api/v1/referrals", params={"box": "inbox", "limit": "1"}, headers=doctor)).json()
+        visits = await measure_visits(client, sessionmaker, visit_bundles) if visit_bundles else {}
     await engine.dispose()
     return {
+        **visits,
         "create p50 / p99": f"{percentile(creates, 50):.1f} / {percentile(creates, 99):.1f} ms",
         "accept p50 / p99": f"{percentile(accepts, 50):.1f} / {percentile(accepts, 99):.1f} ms",
         "create+accept, 1 client": f"{serial_rate:.1f} cycles/s",
@@ -192,6 +259,7 @@ def main() -> None:
     parser.add_argument("--referrals", type=int, default=1_000_000)
     parser.add_argument("--cycles", type=int, default=300)
     parser.add_argument("--inbox", type=int, default=300)
+    parser.add_argument("--visit-bundles", type=int, default=10, help="bundles of 200 Encounters (0: skip)")
     parser.add_argument("--drop", action="store_true", help="drop the bench database afterwards")
     parser.add_argument("--data-dir", help="a private embedded server instead of the shared .jizuo-bench")
     args = parser.parse_args()
@@ -214,7 +282,7 @@ def main() -> None:
 
     upgrade_to_head(url)
     asyncio.run(prepare(url, args.referrals))
-    figures = asyncio.run(measure(url, args.cycles, args.inbox))
+    figures = asyncio.run(measure(url, args.cycles, args.inbox, args.visit_bundles))
     print()
     print_table(["measure", "value"], [["machine", f"{os.cpu_count()} cores, load {load_average()}"],
                                        ["historical referrals", f"{args.referrals:,}"],

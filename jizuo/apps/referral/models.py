@@ -134,3 +134,50 @@ class ReferralSlot(Base):
     created_at: Mapped[datetime] = created_at_column()
 
     __table_args__ = (Index("ix_referral_slot_organization_start", "organization_id", "start_at"),)
+
+
+class ReferralVisit(Base):
+    """A hospital visit (FHIR Encounter) of a district patient, captured by the write listener: `pending` until
+    the patient resolves to a register resident (directly or through the MPI person), then `matched` (signed
+    with a family-doctor team, who is notified once), `unsigned`, or `unmatched` after the grace period. One
+    row per Encounter id whatever its versions — the unique key is what makes the notice happen once."""
+
+    __tablename__ = "referral_visit"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    encounter_id: Mapped[str] = mapped_column(String(64), unique=True)
+    patient_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(12), default="pending", server_default="pending")
+    resident_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("resident.id"))
+    team_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("care_team.id"))
+    organization_id: Mapped[str | None] = mapped_column(String(64))   # the serviceProvider reference's id
+    organization_name: Mapped[str | None] = mapped_column(String(100))
+    visit_class: Mapped[str] = mapped_column(String(12))   # outpatient | inpatient | emergency | other
+    class_code: Mapped[str | None] = mapped_column(String(16))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = created_at_column()
+    notified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("ix_referral_visit_pending", "created_at", postgresql_where="status = 'pending'"),
+        Index("ix_referral_visit_team_started", "team_id", "started_at"),
+    )
+
+
+class ReferralAttachment(Base):
+    """A document attached to a referral: an uploaded file (stored as FHIR Binary + DocumentReference) or a
+    link to the patient's existing DiagnosticReport / DocumentReference."""
+
+    __tablename__ = "referral_attachment"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    referral_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("referral.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))          # upload | link
+    reference: Mapped[str] = mapped_column(String(140))   # DocumentReference/<id> or DiagnosticReport/<id>
+    title: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str | None] = mapped_column(String(64))
+    size: Mapped[int | None] = mapped_column(Integer)
+    created_by: Mapped[str] = mapped_column(String(64))
+    organization_id: Mapped[uuid.UUID | None] = mapped_column()
+    created_at: Mapped[datetime] = created_at_column()

@@ -29,6 +29,7 @@ class ReferralIn(BaseModel):
     target_level: str | None = Field(None, description="按等级向多家候选机构发出（如 3A），先接收者得")
     target_department_code: str | None = Field(None, max_length=32)
     target_practitioner_id: uuid.UUID | None = None
+    slot_id: uuid.UUID | None = Field(None, description="家庭医生直接预约接收机构的号源（仅一家接收机构）")
     submit: bool = True
 
 
@@ -61,6 +62,14 @@ class SlotsIn(BaseModel):
     place: str | None = Field(None, max_length=100)
     reserved_for_family_doctors: bool = True
     green_channel: bool = False
+
+
+class SlotEdit(BaseModel):
+    start_at: datetime | None = None
+    minutes: int | None = None
+    place: str | None = Field(None, max_length=100)
+    reserved_for_family_doctors: bool | None = None
+    green_channel: bool | None = None
 
 
 class SlotOut(BaseModel):

@@ -92,6 +92,13 @@ async def create_referral(db: AsyncSession, trail: AuditSink, scope: AccessScope
     db.add_all([ReferralCandidate(referral_id=ref.id, organization_id=o, created_at=now) for o in targets])
     db.add(_event(ref.id, "create", None, "draft", scope, now, None, {"targets": [str(o) for o in targets]}))
     await db.flush()
+    if data.get("slot_id") is not None:
+        # The family doctor books the hospital's reserved slot with the request itself.
+        if len(targets) != 1:
+            raise ValidationFailed("直接预约号源时只能选择一家接收机构", code="slot_needs_one_target")
+        slot = await slots.book(db, ref, data["slot_id"], targets[0])
+        ref.appointment_at, ref.appointment_place = slot.start_at, slot.place
+        await db.flush()
     trail.record("create", "ServiceRequest", ref.id, detail={"direction": ref.direction, "type": ref.type,
                                                              "patient": ref.patient_id})
     if data.get("submit", True):
@@ -197,6 +204,11 @@ async def act(db: AsyncSession, trail: AuditSink, scope: AccessScope | None, cip
         values.pop("expires_at", None)
         values.pop("reject_reason", None)
     before = ref.status
+    if action == "accept" and target == "accepted" and await slots.held_by(db, ref.id) is not None:
+        target = "scheduled"  # the family doctor booked a slot with the request: accepting confirms it
+        note = note or "接收并确认家庭医生预约的号源"
+    if target in ("rejected", "expired"):
+        await slots.release(db, ref.id)
     if action == "schedule" and data.get("slot_id") is not None:
         slot = await slots.book(db, ref, data["slot_id"])
         values.update(appointment_at=slot.start_at, appointment_place=slot.place or values.get("appointment_place"))

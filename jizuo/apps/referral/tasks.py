@@ -1,5 +1,5 @@
-"""The background loop that expires referrals no institution accepted in time (started in the app's
-lifespan). `service.expire_overdue` does the work and is what the tests call directly."""
+"""The background loop that expires referrals no institution accepted in time and resolves pending visits
+(started in the app's lifespan). `service.expire_overdue` does the work and is what the tests call directly."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from jizuo.apps.referral.loop import sweep_once
 from jizuo.apps.referral.service import expire_overdue
 from jizuo.core.security import get_field_cipher
 from jizuo.platform.audit.service import AuditTrail
@@ -31,4 +32,8 @@ async def run_expiry(factory: async_sessionmaker[AsyncSession]) -> None:
             await expire_once(factory)
         except Exception:  # noqa: BLE001 — the database may be restarting; try again next tick
             log.exception("referral expiry tick failed")
+        try:
+            await sweep_once(factory)  # visits whose patient the MPI linked after they were captured
+        except Exception:  # noqa: BLE001
+            log.exception("referral visit sweep failed")
         await asyncio.sleep(TICK_SECONDS)

@@ -56,3 +56,26 @@ async def test_family_doctor_closes_follow_up(client: httpx.AsyncClient, db: Asy
     assert done.status_code == 200 and done.json()["status"] == "done"
     still_open = (await client.get(f"{API}/followups", params={"status": "open"}, headers=bearer(family))).json()
     assert task["id"] not in [t["id"] for t in still_open["items"]]
+
+
+async def test_statistics_export_xlsx(client: httpx.AsyncClient, db: AsyncSession, token_for: TokenFor) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    _, id_number = await signed_resident(db)
+    family = await token_for("family_doctor")
+    await up_referral(client, family, id_number)
+    regulator = await token_for("weijianwei")
+    response = await client.get(f"{API}/statistics.xlsx", headers=bearer(regulator))
+    assert response.status_code == 200, response.text
+    assert "filename*=UTF-8''" in response.headers["content-disposition"]
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    assert sheet is not None
+    codes = [row[0].value for row in sheet.iter_rows(min_row=3)]
+    assert CENTRE in codes
+    bad = await client.get(f"{API}/statistics.xlsx", params={"start": "2026-01-10", "end": "2026-01-01"},
+                           headers=bearer(regulator))
+    assert bad.status_code == 422 and bad.json()["code"] == "invalid_period"
+    resident = await client.get(f"{API}/statistics.xlsx", headers=bearer(await token_for("resident")))
+    assert resident.status_code == 403

@@ -1,6 +1,6 @@
 // Two-way referral (双向转诊): inbox/outbox, create, detail with timeline, transitions, follow-up tasks
 // (/api/v1/referrals), and the signed-in user's notifications (/api/v1/notifications).
-import { http } from './http'
+import { ApiError, http, refreshTokens, tokens } from './http'
 
 export type ReferralStatus =
   | 'draft' | 'requested' | 'accepted' | 'rejected' | 'scheduled' | 'arrived' | 'completed' | 'cancelled' | 'expired'
@@ -89,6 +89,7 @@ export interface ReferralCreate {
   details?: Record<string, unknown>
   target_organization_ids: string[]
   target_level?: string
+  slot_id?: string
   submit?: boolean
 }
 
@@ -114,7 +115,7 @@ export interface Slot {
   place: string | null
   reserved_for_family_doctors: boolean
   green_channel: boolean
-  status: 'free' | 'booked'
+  status: 'free' | 'booked' | 'withdrawn'
   referral_id: string | null
   no_shows: number
 }
@@ -186,3 +187,91 @@ export const publishSlots = (body: SlotsCreate) => http.post<Slot[]>(`${P}/slots
 export const listNotifications = (unread = false) =>
   http.get<{ items: NotificationItem[]; total: number; unread: number }>('/api/v1/notifications', { unread })
 export const markNotificationRead = (id: string) => http.post<NotificationItem>(`/api/v1/notifications/${id}/read`)
+
+// Loop closing, slot editing, attachments and statistics (issue 8, second part).
+export interface Visit {
+  id: string
+  encounter_id: string
+  patient_id: string
+  resident_id: string | null
+  patient_name: string | null
+  team_id: string | null
+  organization_name: string | null
+  visit_class: 'outpatient' | 'inpatient' | 'emergency' | 'other'
+  class_label: string
+  started_at: string | null
+  reason: string | null
+  notified_at: string | null
+  fhir: string
+}
+
+export interface Attachment {
+  id: string
+  referral_id: string
+  kind: 'upload' | 'link'
+  reference: string
+  title: string
+  content_type: string | null
+  size: number | null
+  created_by: string
+  created_at: string
+  download: string | null
+}
+
+export interface InstitutionStats {
+  organization_id: string
+  code: string
+  name: string
+  level: string | null
+  sent_up: number
+  sent_down: number
+  sent_lateral: number
+  received: number
+  completed: number
+  acceptance_rate: number | null
+  hours_to_accept: number | null
+  hours_to_complete: number | null
+}
+
+export interface ReferralStats {
+  start: string
+  end: string
+  up: number
+  down: number
+  down_share: number | null
+  institutions: InstitutionStats[]
+}
+
+export interface SlotEdit {
+  start_at?: string
+  minutes?: number
+  place?: string
+  reserved_for_family_doctors?: boolean
+  green_channel?: boolean
+}
+
+export const listVisits = (query: { visit_class?: string; offset?: number; limit?: number } = {}) =>
+  http.get<{ items: Visit[]; total: number }>(`${P}/visits`, query)
+export const editSlot = (id: string, body: SlotEdit) => http.patch<Slot>(`${P}/slots/${id}`, body)
+export const withdrawSlot = (id: string) => http.post<Slot>(`${P}/slots/${id}/withdraw`)
+export const referralStats = (start?: string, end?: string) => http.get<ReferralStats>(`${P}/statistics`, { start, end })
+export const listAttachments = (id: string) => http.get<Attachment[]>(`${P}/${id}/attachments`)
+export const linkAttachment = (id: string, reference: string, title?: string) =>
+  http.post<Attachment>(`${P}/${id}/attachments/link`, { reference, title })
+export const listNotificationsPage = (query: { unread?: boolean; offset?: number; limit?: number } = {}) =>
+  http.get<{ items: NotificationItem[]; total: number; unread: number }>('/api/v1/notifications', query)
+
+/** Upload a PDF or image (multipart; the JSON client does not do forms with files). */
+export async function uploadAttachment(id: string, file: File, title?: string): Promise<Attachment> {
+  const body = new FormData()
+  body.append('file', file)
+  if (title) body.append('title', title)
+  const send = () => fetch(`${P}/${id}/attachments`, {
+    method: 'POST', body, headers: tokens.access ? { Authorization: `Bearer ${tokens.access}` } : {},
+  })
+  let res = await send()
+  if (res.status === 401 && (await refreshTokens())) res = await send()
+  const data = await res.json().catch(() => ({}))
+  if (!res.ok) throw new ApiError(res.status, data, `HTTP ${res.status}`)
+  return data as Attachment
+}
