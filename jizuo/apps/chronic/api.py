@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query
 
-from jizuo.apps.chronic import indicators, readings, service
+from jizuo.apps.chronic import api_more, indicators, readings, service
 from jizuo.apps.chronic.schemas import (
     AlertOut,
     AlertPage,
@@ -74,7 +74,7 @@ async def register(body: RegisterIn, scope: ScopeDep, unit: UnitDep) -> dict[str
 
 @router.get("/chronic/patients", response_model=PatientPage, summary="我的慢病患者（含风险标记）")
 async def list_patients(scope: ScopeDep, unit: UnitDep,
-                        disease: Literal["hypertension", "diabetes_t2"] | None = None,
+                        disease: Literal["hypertension", "diabetes_t2", "copd"] | None = None,
                         resident_id: uuid.UUID | None = None, q: str | None = None,
                         offset: Annotated[int, Query(ge=0)] = 0,
                         limit: Annotated[int, Query(ge=1, le=200)] = 50) -> dict[str, Any]:
@@ -125,3 +125,5 @@ async def get_indicators(scope: ScopeDep, unit: UnitDep,
     return await indicators.compute(unit.db, scope, year or utcnow().year, level)
 
 
+# Contracts, devices, COPD, repeat prescriptions, export (api_more.py) share the prefix.
+router.include_router(api_more.router)

@@ -1,14 +1,14 @@
 """Chronic-care indicators per team, centre or district for one calendar year (规范 第三版 考核指标).
 
-For each disease (hypertension, type 2 diabetes) and group:
+For each disease (hypertension, type 2 diabetes, COPD) and group:
 
 - 管理率 management rate = managed / known patients. Known patients: residents whose record lists the disease
   (the register's stand-in for 辖区内患者总人数); managed: patients registered (active) before the year ends.
-- 规范管理率 standardised-management rate = standardised / managed. Standardised: at least 4 follow-ups done
-  in the year.
+- 规范管理率 standardised-management rate = standardised / managed. Standardised: at least the planned number
+  of follow-ups done in the year (4; COPD 2).
 - 血压/血糖控制率 control rate = controlled / managed. Controlled: the latest follow-up done in the year meets
-  the target (BP < 140/90 mmHg; fasting glucose < 7.0 mmol/L). A patient without a follow-up in the year
-  counts in the denominator, not the numerator.
+  the target (BP < 140/90 mmHg; fasting glucose < 7.0 mmol/L; COPD: stable, no exacerbation). A patient
+  without a follow-up in the year counts in the denominator, not the numerator.
 - 随访完成率 follow-up completion = done / due. Due: follow-ups due in the year up to today; done: those of them
   completed.
 
@@ -64,7 +64,7 @@ async def compute(db: AsyncSession, scope: AccessScope, year: int, level: str,
     for team_id, chronic in known:
         group = group_of(team_id)
         for disease in chronic:
-            if group is not None and disease in rules.DISEASES:
+            if group is not None and disease in rules.MANAGED:
                 tallies[(group, disease)].known += 1
     group_of_patient: dict[uuid.UUID, tuple[str, str]] = {}
     for patient_id, team_id, disease in patients:
@@ -74,7 +74,7 @@ async def compute(db: AsyncSession, scope: AccessScope, year: int, level: str,
             tallies[(group, disease)].managed += 1
     done_count: dict[uuid.UUID, int] = defaultdict(int)
     latest: dict[uuid.UUID, tuple[date, bool]] = {}
-    for patient_id, status, due_on, done_on, _cls, sbp, dbp, glucose in followups:
+    for patient_id, status, due_on, done_on, cls, sbp, dbp, glucose in followups:
         key = group_of_patient.get(patient_id)
         if key is None:
             continue
@@ -83,11 +83,11 @@ async def compute(db: AsyncSession, scope: AccessScope, year: int, level: str,
             tallies[key].done += status == "done"
         if status == "done" and done_on is not None and start <= done_on < end:
             done_count[patient_id] += 1
-            ok = bool(rules.controlled(key[1], sbp, dbp, glucose))
+            ok = cls == "satisfied" if key[1] == "copd" else bool(rules.controlled(key[1], sbp, dbp, glucose))
             if patient_id not in latest or done_on >= latest[patient_id][0]:
                 latest[patient_id] = (done_on, ok)
     for patient_id, key in group_of_patient.items():
-        tallies[key].standardized += done_count[patient_id] >= rules.FOLLOWUPS_PER_YEAR
+        tallies[key].standardized += done_count[patient_id] >= rules.PLANS[key[1]][0]
         tallies[key].controlled += latest.get(patient_id, (start, False))[1]
 
     names = await _names(db, level, teams, {g for g, _ in tallies})

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import ARRAY, Boolean, Date, DateTime, Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ARRAY, Boolean, Date, DateTime, Float, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from jizuo.core.db import Base, created_at_column, uuid_pk
@@ -26,6 +26,8 @@ class StationDevice(Base):
     key_digest: Mapped[str] = mapped_column(String(64), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     created_at: Mapped[datetime] = created_at_column()
+    key_rotated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    registered_by: Mapped[uuid.UUID | None] = mapped_column()
 
 
 class DeviceReading(Base):
@@ -114,3 +116,89 @@ class ChronicFollowup(Base):
     created_at: Mapped[datetime] = created_at_column()
 
     __table_args__ = (Index("ix_chronic_followup_patient_due", "patient_id", "status", "due_on"),)
+
+
+class FamilyContract(Base):
+    """A family-doctor contract (家庭医生签约, "1+1+1"): a resident, the team, the institution combination
+    (community centre + district hospital + city hospital), service packages and a one-year period.
+
+    draft → active → expired (period over) / terminated (reason); a renewal is a new contract pointing at the
+    old one (`renewed_from_id`). At most one active contract per resident (partial unique index); the active
+    contract is what `resident.signed_team_id` mirrors, so the "family doctor sees their signed residents"
+    rule follows the contract (docs/chronic.md)."""
+
+    __tablename__ = "family_contract"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    resident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("resident.id"), index=True)
+    team_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("care_team.id"), index=True)
+    centre_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organization.id"))
+    district_hospital_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organization.id"))
+    city_hospital_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organization.id"))
+    packages: Mapped[list[str]] = mapped_column(ARRAY(String(24)), default=list)
+    price: Mapped[float] = mapped_column(Float, default=0)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="draft")  # draft | active | expired | terminated
+    renewed_from_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("family_contract.id"), index=True)
+    signed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    signed_by: Mapped[uuid.UUID | None] = mapped_column()
+    terminated_on: Mapped[date | None] = mapped_column(Date)
+    termination_reason: Mapped[str | None] = mapped_column(String(200))
+    created_by: Mapped[uuid.UUID | None] = mapped_column()
+    created_at: Mapped[datetime] = created_at_column()
+
+    __table_args__ = (
+        Index("uq_family_contract_one_active", "resident_id", unique=True,
+              postgresql_where=text("status = 'active'")),
+        Index("ix_family_contract_status_period", "status", "starts_on", "ends_on"),
+    )
+
+
+class CopdAssessment(Base):
+    """A COPD assessment: spirometry (FEV1 % predicted, FEV1/FVC), symptoms (mMRC, CAT) and exacerbations in
+    the last year, with the GOLD grade (1–4, from FEV1) and group (A/B/E) they give."""
+
+    __tablename__ = "copd_assessment"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("chronic_patient.id", ondelete="CASCADE"), index=True)
+    assessed_on: Mapped[date] = mapped_column(Date)
+    fev1_pct: Mapped[float | None] = mapped_column(Float)
+    fev1_fvc: Mapped[float | None] = mapped_column(Float)
+    mmrc: Mapped[int | None] = mapped_column()
+    cat: Mapped[int | None] = mapped_column()
+    exacerbations: Mapped[int] = mapped_column(default=0)
+    hospitalised: Mapped[int] = mapped_column(default=0)
+    gold_grade: Mapped[int | None] = mapped_column()
+    gold_group: Mapped[str | None] = mapped_column(String(2))
+    practitioner_id: Mapped[uuid.UUID | None] = mapped_column()
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class MedicationRefill(Base):
+    """A repeat-prescription request (代配药) of a signed resident for one of their current long-term
+    MedicationRequests: pending → approved (a new MedicationRequest, the doctor as requester) / rejected /
+    cancelled. `proxy_name`/`proxy_relation` when a family member asks on the resident's behalf."""
+
+    __tablename__ = "medication_refill"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    resident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("resident.id"), index=True)
+    team_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("care_team.id"))
+    source_request_id: Mapped[str] = mapped_column(String(64))
+    medication_code: Mapped[str | None] = mapped_column(String(32))
+    medication_display: Mapped[str] = mapped_column(String(200))
+    days: Mapped[int] = mapped_column(default=30)
+    note: Mapped[str | None] = mapped_column(String(200))
+    proxy_name: Mapped[str | None] = mapped_column(String(50))
+    proxy_relation: Mapped[str | None] = mapped_column(String(20))
+    requested_by: Mapped[uuid.UUID | None] = mapped_column()
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    decided_by: Mapped[uuid.UUID | None] = mapped_column()
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decision_note: Mapped[str | None] = mapped_column(String(200))
+    new_request_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = created_at_column()
+
+    __table_args__ = (Index("ix_medication_refill_team_status", "team_id", "status", "created_at"),)

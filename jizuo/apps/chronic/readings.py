@@ -134,7 +134,7 @@ async def ingest_readings(db: AsyncSession, trail: AuditTrail, cipher: FieldCiph
 def _interpretation(alarms: list[rules.Alarm]) -> str | None:
     if not alarms:
         return None
-    return "LL" if alarms[0].kind == "glucose_low" else "HH"
+    return "LL" if alarms[0].kind in ("glucose_low", "spo2_low") else "HH"
 
 
 async def _raise_alerts(db: AsyncSession, urgent: list[tuple[DeviceReading, list[rules.Alarm]]],

@@ -15,6 +15,7 @@ from jizuo.apps.chronic.models import (
     ChronicAlert,
     ChronicFollowup,
     ChronicPatient,
+    CopdAssessment,
     DeviceReading,
     StationDevice,
 )
@@ -27,8 +28,8 @@ from jizuo.platform.residents.models import Resident
 
 
 def with_managed_disease() -> ColumnElement[bool]:
-    """Residents whose record lists hypertension or type 2 diabetes (`&&`: the arrays overlap)."""
-    return Resident.chronic.op("&&")(array(["hypertension", "diabetes_t2"], type_=String(32)))
+    """Residents whose record lists hypertension, type 2 diabetes or COPD (`&&`: the arrays overlap)."""
+    return Resident.chronic.op("&&")(array(["hypertension", "diabetes_t2", "copd"], type_=String(32)))
 
 
 def team_condition(scope: AccessScope, team_column: Any) -> ColumnElement[bool]:
@@ -250,3 +251,91 @@ async def own_records(db: AsyncSession, resident_id: uuid.UUID
     alerts = (await db.scalars(select(ChronicAlert).where(ChronicAlert.resident_id == resident_id)
                                .order_by(ChronicAlert.created_at.desc()).limit(20))).all()
     return list(patients), list(alerts)
+
+
+async def copd_assessments_of(db: AsyncSession, patient_id: uuid.UUID) -> list[CopdAssessment]:
+    return list((await db.scalars(select(CopdAssessment).where(CopdAssessment.patient_id == patient_id)
+                                  .order_by(CopdAssessment.assessed_on.desc()))).all())
+
+
+async def medication_requests_of(db: AsyncSession, resident_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The resident's MedicationRequests in the FHIR store (current versions, not deleted), newest first."""
+    from jizuo.fhir.models import FhirResource, idx_reference
+
+    rows = (await db.scalars(
+        select(FhirResource.resource)
+        .join(idx_reference, idx_reference.c.rid == FhirResource.rid)
+        .where(idx_reference.c.res_type == "MedicationRequest", idx_reference.c.param == "subject",
+               idx_reference.c.target_type == "Patient", idx_reference.c.target_id == str(resident_id),
+               FhirResource.deleted.is_(False))
+        .order_by(FhirResource.last_updated.desc()).limit(200))).all()
+    return [r for r in rows if r]
+
+
+async def refills(db: AsyncSession, scope: AccessScope | None, *, resident_id: uuid.UUID | None,
+                  status: str | None, limit: int = 200) -> list[tuple[Any, str]]:
+    from jizuo.apps.chronic.models import MedicationRefill
+
+    where = [] if scope is None else [team_condition(scope, MedicationRefill.team_id)]
+    if resident_id is not None:
+        where.append(MedicationRefill.resident_id == resident_id)
+    if status:
+        where.append(MedicationRefill.status == status)
+    rows = (await db.execute(select(MedicationRefill, Resident.name)
+                             .join(Resident, Resident.id == MedicationRefill.resident_id).where(*where)
+                             .order_by(MedicationRefill.created_at.desc()).limit(limit))).all()
+    return [(m, n) for m, n in rows]
+
+
+async def refill(db: AsyncSession, scope: AccessScope | None, refill_id: uuid.UUID,
+                 resident_id: uuid.UUID | None = None) -> Any:
+    from jizuo.apps.chronic.models import MedicationRefill
+
+    query = select(MedicationRefill).where(MedicationRefill.id == refill_id)
+    if scope is not None:
+        query = query.where(team_condition(scope, MedicationRefill.team_id))
+    if resident_id is not None:
+        query = query.where(MedicationRefill.resident_id == resident_id)
+    return await db.scalar(query.with_for_update())
+
+
+# --- station devices (who may manage them: the district admin; an institution admin their own stations) --------
+
+def station_condition(scope: AccessScope) -> ColumnElement[bool]:
+    if scope.can(Permission.ORG_WRITE):
+        return true()
+    if scope.can(Permission.REGISTRY_WRITE_OWN) and scope.organization_id is not None:
+        return or_(Organization.id == scope.organization_id, Organization.parent_id == scope.organization_id)
+    raise PermissionDenied("只有区级管理员或机构管理员可以管理健康驿站设备", code="device_admin_forbidden")
+
+
+async def devices_in_reach(db: AsyncSession, scope: AccessScope, station_id: uuid.UUID | None
+                           ) -> list[tuple[StationDevice, Organization]]:
+    query = (select(StationDevice, Organization).join(Organization, Organization.id == StationDevice.station_id)
+             .where(station_condition(scope)))
+    if station_id is not None:
+        query = query.where(StationDevice.station_id == station_id)
+    return [(d, o) for d, o in (await db.execute(query.order_by(Organization.code, StationDevice.code))).all()]
+
+
+async def stations_in_reach(db: AsyncSession, scope: AccessScope) -> list[Organization]:
+    return list((await db.scalars(select(Organization).where(
+        Organization.type == "community_station", Organization.active.is_(True), station_condition(scope))
+        .order_by(Organization.code))).all())
+
+
+async def station_in_reach(db: AsyncSession, scope: AccessScope, station_id: uuid.UUID) -> Organization | None:
+    return await db.scalar(select(Organization).where(Organization.id == station_id, station_condition(scope)))
+
+
+async def device_code_taken(db: AsyncSession, code: str) -> bool:
+    return await db.scalar(select(StationDevice.id).where(StationDevice.code == code)) is not None
+
+
+async def device_in_reach(db: AsyncSession, scope: AccessScope, device_id: uuid.UUID
+                          ) -> tuple[StationDevice, Organization] | None:
+    row = (await db.execute(select(StationDevice, Organization)
+                            .join(Organization, Organization.id == StationDevice.station_id)
+                            .where(StationDevice.id == device_id, station_condition(scope))
+                            .with_for_update(of=StationDevice))).first()
+    return None if row is None else (row[0], row[1])

@@ -23,6 +23,8 @@ GLUCOSE_LOW = Decimal("3.9")
 SBP_TARGET = Decimal(140)
 DBP_TARGET = Decimal(90)
 FASTING_GLUCOSE_TARGET = Decimal("7.0")
+# SpO2 below 90 % at rest: urgent (respiratory failure range; the brief's threshold — see docs/chronic.md).
+SPO2_LOW = Decimal(90)
 
 # What a device can physically report; outside it the reading is kept but flagged as implausible (a cuff fault,
 # a typo at a manual station) and raises no alert — a doctor sees it flagged on the trend instead.
@@ -33,7 +35,11 @@ PLAUSIBLE: dict[str, tuple[Decimal, Decimal]] = {
 }
 
 DISEASES = {"hypertension": "高血压", "diabetes_t2": "2型糖尿病"}
+# Every disease the team registers and follows up; COPD has its own plan and classification (copd.py).
+MANAGED = {**DISEASES, "copd": "慢阻肺"}
 FOLLOWUPS_PER_YEAR = 4
+# Planned follow-ups a year and days between them, per disease.
+PLANS = {"hypertension": (4, 91), "diabetes_t2": (4, 91), "copd": (2, 182)}
 UNCONTROLLED_RECHECK_DAYS = 14
 CLASSIFICATION_LABELS = {"satisfied": "控制满意", "unsatisfied": "控制不满意", "adverse_reaction": "不良反应",
                          "complication": "并发症"}
@@ -56,7 +62,7 @@ class Alarm:
 
 def urgent_alarms(kind: str, systolic: float | None = None, diastolic: float | None = None,
                   value: float | None = None) -> list[Alarm]:
-    """The urgent-referral conditions a reading meets (none for weight and SpO2)."""
+    """The urgent-referral conditions a reading meets (none for weight)."""
     sbp, dbp, v = _d(systolic), _d(diastolic), _d(value)
     if kind == "blood_pressure" and sbp is not None and dbp is not None and (sbp >= SBP_URGENT or dbp >= DBP_URGENT):
         return [Alarm("bp_high", f"血压 {_show(sbp)}/{_show(dbp)} mmHg，达到紧急转诊标准（收缩压≥180 或舒张压≥110）")]
@@ -65,6 +71,8 @@ def urgent_alarms(kind: str, systolic: float | None = None, diastolic: float | N
             return [Alarm("glucose_high", f"血糖 {_show(v)} mmol/L，达到紧急转诊标准（≥16.7）")]
         if v <= GLUCOSE_LOW:
             return [Alarm("glucose_low", f"血糖 {_show(v)} mmol/L，低血糖，达到紧急转诊标准（≤3.9）")]
+    if kind == "spo2" and v is not None and v < SPO2_LOW:
+        return [Alarm("spo2_low", f"血氧饱和度 {_show(v)}%，低于 90%，需紧急处理")]
     return []
 
 
@@ -101,15 +109,17 @@ def glucose_controlled(fasting_glucose: float | None) -> bool | None:
 
 
 def controlled(disease: str, systolic: float | None, diastolic: float | None,
-               fasting_glucose: float | None) -> bool | None:
+               fasting_glucose: float | None, exacerbation: bool = False) -> bool | None:
+    if disease == "copd":  # stable: no exacerbation since the last visit
+        return not exacerbation
     return bp_controlled(systolic, diastolic) if disease == "hypertension" else glucose_controlled(fasting_glucose)
 
 
 def classify_visit(disease: str, systolic: float | None, diastolic: float | None, fasting_glucose: float | None,
-                   adverse_reaction: bool = False, complication: bool = False) -> str:
+                   adverse_reaction: bool = False, complication: bool = False, exacerbation: bool = False) -> str:
     """随访分类: 并发症 > 不良反应 > 控制不满意 > 控制满意 (the spec's order of what needs acting on first)."""
     if complication:
         return "complication"
     if adverse_reaction:
         return "adverse_reaction"
-    return "satisfied" if controlled(disease, systolic, diastolic, fasting_glucose) else "unsatisfied"
+    return "satisfied" if controlled(disease, systolic, diastolic, fasting_glucose, exacerbation) else "unsatisfied"

@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 ReadingKind = Literal["blood_pressure", "glucose_fasting", "glucose_random", "weight", "spo2"]
-Disease = Literal["hypertension", "diabetes_t2"]
+Disease = Literal["hypertension", "diabetes_t2", "copd"]
 
 
 class ReadingIn(BaseModel):
@@ -141,6 +141,7 @@ class FollowupIn(BaseModel):
     fasting_glucose: float | None = Field(None, ge=1, le=35)
     adverse_reaction: bool = False
     complication: bool = False
+    exacerbation: bool = Field(False, description="慢阻肺：自上次随访以来有急性加重")
     note: str | None = Field(None, max_length=2000)
 
 
@@ -189,3 +190,83 @@ class IndicatorsOut(BaseModel):
     year: int
     level: str
     rows: list[IndicatorRow]
+
+
+class CopdAssessmentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    assessed_on: date
+    fev1_pct: float | None = Field(None, ge=5, le=150, description="FEV1 占预计值 %（支气管舒张后）")
+    fev1_fvc: float | None = Field(None, gt=0, le=1.5, description="FEV1/FVC")
+    mmrc: int | None = Field(None, ge=0, le=4, description="mMRC 呼吸困难分级 0–4")
+    cat: int | None = Field(None, ge=0, le=40, description="CAT 评分 0–40")
+    exacerbations: int = Field(0, ge=0, le=50, description="近一年中度及以上急性加重次数")
+    hospitalised: int = Field(0, ge=0, le=50, description="近一年因急性加重住院次数")
+
+
+# --- contracts ("1+1+1" signing) ---------------------------------------------------------------------------
+
+class ContractIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    resident_id: uuid.UUID | None = None
+    id_number: str | None = Field(None, min_length=15, max_length=18, description="或以身份证号查找居民")
+    team_id: uuid.UUID
+    district_hospital_id: uuid.UUID | None = Field(None, description="组合内的区级医院（默认：团队专科医生的二级医院）")
+    city_hospital_id: uuid.UUID | None = Field(None, description="组合内的市级医院（默认：三级医院）")
+    packages: list[str] = Field(default_factory=lambda: ["basic"], min_length=1, max_length=6)
+    starts_on: date | None = None
+    sign: bool = Field(True, description="true：直接签约生效；false：保存为草稿")
+
+    @model_validator(mode="after")
+    def _who(self) -> ContractIn:
+        if (self.resident_id is None) == (self.id_number is None):
+            raise ValueError("须提供 resident_id 或 id_number 之一")
+        return self
+
+
+class RenewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    packages: list[str] | None = Field(None, min_length=1, max_length=6)
+
+
+class TerminateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=2, max_length=200, description="解约原因")
+
+
+# --- devices --------------------------------------------------------------------------------------------------
+
+class DeviceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    station_id: uuid.UUID
+    code: str = Field(min_length=3, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+    name: str = Field(min_length=1, max_length=64)
+
+
+# --- repeat prescriptions (代配药) ----------------------------------------------------------------------------
+
+class RefillIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    medication_request_id: str = Field(min_length=1, max_length=64, description="当前长期用药的 MedicationRequest id")
+    days: int = Field(30, ge=7, le=90, description="配药天数（慢病长处方最多 90 天）")
+    note: str | None = Field(None, max_length=200)
+    proxy_name: str | None = Field(None, max_length=50, description="家属代办：代办人姓名")
+    proxy_relation: str | None = Field(None, max_length=20, description="家属代办：与居民关系")
+
+    @model_validator(mode="after")
+    def _proxy(self) -> RefillIn:
+        if (self.proxy_name is None) != (self.proxy_relation is None):
+            raise ValueError("家属代办须同时填写代办人姓名与关系")
+        return self
+
+
+class RefillDecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: str | None = Field(None, max_length=200, description="审核意见；驳回时必填")
+    days: int | None = Field(None, ge=7, le=90, description="批准时可调整配药天数")

@@ -70,7 +70,8 @@ async def refer_from_alert(db: AsyncSession, trail: AuditSink, scope: AccessScop
     alert = await _alert(db, scope, alert_id)
     if alert.referral_id is not None:
         raise Conflict("该预警已发起转诊", code="alert_already_referred")
-    diagnosis = ("I10", "原发性高血压") if alert.kind == "bp_high" else ("E11", "2型糖尿病")
+    diagnosis = {"bp_high": ("I10", "原发性高血压"), "spo2_low": ("J44.9", "慢性阻塞性肺疾病")}.get(
+        alert.kind, ("E11", "2型糖尿病"))
     referral = await referral_service.create_referral(db, trail, scope, cipher, {
         "patient_id": str(alert.resident_id), "id_number": None, "direction": "up", "type": "normal",
         "urgency": "urgent", "reason": body.get("reason") or f"健康驿站监测预警：{alert.message}",
@@ -89,8 +90,9 @@ async def refer_from_alert(db: AsyncSession, trail: AuditSink, scope: AccessScop
 
 
 def _plan(patient: ChronicPatient, start: date) -> list[ChronicFollowup]:
-    return [ChronicFollowup(id=uuid.uuid4(), patient_id=patient.id, due_on=start + timedelta(days=QUARTER_DAYS * q),
-                            status="planned", reason="routine") for q in range(rules.FOLLOWUPS_PER_YEAR)]
+    count, every = rules.PLANS[patient.disease]
+    return [ChronicFollowup(id=uuid.uuid4(), patient_id=patient.id, due_on=start + timedelta(days=every * q),
+                            status="planned", reason="routine") for q in range(count)]
 
 
 async def register(db: AsyncSession, trail: AuditSink, scope: AccessScope, resident_id: uuid.UUID, disease: str,
@@ -99,7 +101,7 @@ async def register(db: AsyncSession, trail: AuditSink, scope: AccessScope, resid
     if resident is None:
         raise NotFound("居民不存在或不是您的签约居民", code="resident_not_found")
     if await repository.registered(db, [(resident.id, disease)]):
-        raise Conflict(f"该居民已登记为{rules.DISEASES[disease]}患者", code="already_registered")
+        raise Conflict(f"该居民已登记为{rules.MANAGED[disease]}患者", code="already_registered")
     patient = ChronicPatient(id=uuid.uuid4(), resident_id=resident.id, disease=disease,
                              team_id=resident.signed_team_id, registered_on=registered_on or utcnow().date(),
                              source="api", active=True)
@@ -114,7 +116,7 @@ async def register(db: AsyncSession, trail: AuditSink, scope: AccessScope, resid
 async def register_from_records(db: AsyncSession, residents: list[Resident], on: date) -> int:
     """The demo (and a district's first load): every resident whose record lists hypertension or type 2
     diabetes becomes a registered patient with a year's plan. Idempotent."""
-    pairs = [(r.id, d) for r in residents for d in r.chronic if d in rules.DISEASES]
+    pairs = [(r.id, d) for r in residents for d in r.chronic if d in rules.MANAGED]
     done = await repository.registered(db, pairs)
     team_of = {r.id: r.signed_team_id for r in residents}
     patients = [ChronicPatient(id=uuid.uuid4(), resident_id=rid, disease=d, team_id=team_of[rid],
@@ -196,7 +198,7 @@ async def record_followup(db: AsyncSession, trail: AuditSink, scope: AccessScope
         raise ValidationFailed("随访日期不能晚于今天", code="followup_in_future")
     classification = rules.classify_visit(patient.disease, form.get("systolic"), form.get("diastolic"),
                                           form.get("fasting_glucose"), form.get("adverse_reaction", False),
-                                          form.get("complication", False))
+                                          form.get("complication", False), form.get("exacerbation", False))
     followup = await repository.earliest_planned(db, patient.id)
     if followup is None or followup.due_on > form["done_on"] + timedelta(days=QUARTER_DAYS // 2):
         followup = ChronicFollowup(id=uuid.uuid4(), patient_id=patient.id, due_on=form["done_on"], reason="routine")

@@ -33,3 +33,32 @@ async def test_demo_seed_and_documented_keys(client: httpx.AsyncClient, db: Asyn
     detail = await client.get(f"/api/v1/chronic/residents/{resident.id}",
                               headers=bearer(await token_for("family_doctor")))
     assert len([r for r in detail.json()["readings"] if r["kind"] == "blood_pressure"]) >= 30
+
+
+async def test_demo_contracts_match_the_register(db: AsyncSession) -> None:
+    from jizuo.apps.chronic.demo import seed_demo_contracts
+    from jizuo.apps.chronic.models import FamilyContract
+    from jizuo.platform.residents.models import Resident
+
+    written = await seed_demo_contracts(db, get_settings().demo_seed)
+    assert written > 0 and await seed_demo_contracts(db, get_settings().demo_seed) == 0
+    signed = set((await db.scalars(select(Resident.id).where(Resident.signed_team_id.is_not(None)))).all())
+    active = (await db.execute(select(FamilyContract.resident_id, FamilyContract.team_id)
+                               .where(FamilyContract.status == "active"))).all()
+    assert {r for r, _ in active} == signed and len(active) == len(signed)
+    teams = dict((await db.execute(select(Resident.id, Resident.signed_team_id)
+                                   .where(Resident.signed_team_id.is_not(None)))).all())
+    assert all(teams[r] == t for r, t in active)
+    renewals = await db.scalar(select(func.count()).select_from(FamilyContract)
+                               .where(FamilyContract.renewed_from_id.is_not(None)))
+    assert renewals and 0.2 < renewals / len(active) < 0.5
+
+
+async def test_demo_resident_has_a_long_term_prescription(client: httpx.AsyncClient, db: AsyncSession,
+                                                          token_for: TokenFor) -> None:
+    from jizuo.apps.chronic.demo import DEMO_MEDICATION_ID, seed_demo_medication
+
+    assert await seed_demo_medication(db, get_field_cipher()) is True
+    assert await seed_demo_medication(db, get_field_cipher()) is False  # idempotent
+    meds = (await client.get("/api/v1/chronic/me/medications", headers=bearer(await token_for("resident")))).json()
+    assert [m["id"] for m in meds] == [DEMO_MEDICATION_ID] and meds[0]["supply_days"] == 90

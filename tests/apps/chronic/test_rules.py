@@ -22,8 +22,9 @@ def test_glucose_urgent_edges(value: float, kind: str | None) -> None:
         assert [a.kind for a in alarms] == ([kind] if kind else [])
 
 
-def test_weight_and_spo2_never_alarm() -> None:
-    assert rules.urgent_alarms("weight", value=200) == [] and rules.urgent_alarms("spo2", value=80) == []
+def test_weight_never_alarms_and_spo2_below_90_does() -> None:
+    assert rules.urgent_alarms("weight", value=200) == [] and rules.urgent_alarms("spo2", value=90) == []
+    assert [a.kind for a in rules.urgent_alarms("spo2", value=89.9)] == ["spo2_low"]
 
 
 @pytest.mark.parametrize(("sbp", "dbp", "controlled"), [(139, 89, True), (140, 89, False), (139, 90, False)])
