@@ -1,0 +1,25 @@
+// The signed-in resident's chronic-care record (/api/v1/chronic/me), loaded once and shared by the pages.
+import { ref } from 'vue'
+import { errorMessage, fetchMyCare, type MyCare } from './api'
+import { i18n } from './i18n'
+
+export const care = ref<MyCare | null>(null)
+export const careError = ref('')
+export const careLoading = ref(false)
+
+export async function loadCare(force = false): Promise<void> {
+  if (care.value && !force) return
+  careLoading.value = true
+  careError.value = ''
+  try {
+    care.value = await fetchMyCare(90)
+  } catch (err) {
+    careError.value = errorMessage(err, i18n.global.t('common.networkError'))
+  } finally {
+    careLoading.value = false
+  }
+}
+
+export function resetCare(): void {
+  care.value = null
+}
