@@ -6,6 +6,9 @@ BIN := $(VENV)/bin
 CONSOLE := frontend/console
 CONSOLE_BUILD := jizuo/web/console/index.html
 CONSOLE_SOURCES := $(shell find $(CONSOLE)/src $(CONSOLE)/index.html $(CONSOLE)/vite.config.ts $(CONSOLE)/package-lock.json -type f 2>/dev/null)
+RESIDENT := frontend/resident
+RESIDENT_BUILD := jizuo/web/resident/index.html
+RESIDENT_SOURCES := $(shell find $(RESIDENT)/src $(RESIDENT)/public $(RESIDENT)/index.html $(RESIDENT)/vite.config.ts $(RESIDENT)/package-lock.json -type f 2>/dev/null)
 
 .PHONY: demo test install frontend browser lint test-python test-e2e test-postgres15 bench clean
 
@@ -31,7 +34,14 @@ $(CONSOLE)/node_modules/.package-lock.json: $(CONSOLE)/package-lock.json
 $(CONSOLE_BUILD): $(CONSOLE)/node_modules/.package-lock.json $(CONSOLE_SOURCES)
 	cd $(CONSOLE) && npm run build --silent
 
-frontend: $(CONSOLE_BUILD)
+# The resident H5 (/h5/), built beside the console.
+$(RESIDENT)/node_modules/.package-lock.json: $(RESIDENT)/package-lock.json
+	cd $(RESIDENT) && npm ci --no-audit --no-fund --loglevel=error
+
+$(RESIDENT_BUILD): $(RESIDENT)/node_modules/.package-lock.json $(RESIDENT_SOURCES)
+	cd $(RESIDENT) && npm run build --silent
+
+frontend: $(CONSOLE_BUILD) $(RESIDENT_BUILD)
 
 # Browser tests drive Debian's Chromium (no browser downloads); installed here when missing.
 browser:
@@ -54,4 +64,4 @@ bench: install
 	$(BIN)/python bench/startup.py
 
 clean:
-	rm -rf $(VENV) $(CONSOLE)/node_modules jizuo/web/console .jizuo-test
+	rm -rf $(VENV) $(CONSOLE)/node_modules jizuo/web/console $(RESIDENT)/node_modules jizuo/web/resident .jizuo-test

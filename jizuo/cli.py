@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from jizuo.apps.referral import loop as referral_loop
 from jizuo.core.config import get_settings
 from jizuo.core.db import make_engine, make_sessionmaker, resolve_database_url
 from jizuo.core.errors import JizuoError
@@ -27,6 +28,8 @@ app.add_typer(recognition_app, name="recognition", help="检查检验结果互�
 log = logging.getLogger("jizuo.cli")
 # Bulk file imports write by COPY, past the FHIR write listeners: the MPI links their Patients afterwards.
 mpi_pending.register_bulk_import_hook()
+# … and then the referral app tells family doctors of their signed residents' imported visits (issue 8).
+referral_loop.register_bulk_import_hook()
 
 
 def _database_url() -> str:
@@ -91,6 +94,7 @@ async def _seed(residents: int, seed: int, history_residents: int) -> dict[str, 
     counts.update(await _recognition_rebuild(demo=True, rebuild_projection=bool(counts)))
     counts.update(await _seed_ingest(seed))
     counts.update(await _seed_chronic(seed))  # 慢病管理: demo devices, registrations, station readings
+    counts.update(await _seed_consult())  # 问医生: FAQ entries and the demo resident's questions
     return counts
 
 
@@ -128,6 +132,20 @@ async def _seed_chronic(seed: int) -> dict[str, int]:
     try:
         async with make_sessionmaker(engine)() as db:
             counts = await seed_demo_chronic(db, get_field_cipher(), seed)
+            await db.commit()
+    finally:
+        await engine.dispose()
+    return counts
+
+
+async def _seed_consult() -> dict[str, int]:
+    """问医生: published FAQ entries and two questions of the demo resident (once; docs/resident.md)."""
+    from jizuo.apps.consult.demo import seed_demo_consult
+
+    engine = make_engine(_database_url(), pool_size=2)
+    try:
+        async with make_sessionmaker(engine)() as db:
+            counts = await seed_demo_consult(db)
             await db.commit()
     finally:
         await engine.dispose()
@@ -216,6 +234,27 @@ def mpi_link_pending(chunk: Annotated[int, typer.Option(help="每个事务处理
     typer.echo(report.summary())
     if report.failed:
         raise typer.Exit(1)
+
+
+async def _expire_contracts() -> int:
+    from jizuo.apps.chronic.contract_repository import expire_contracts
+    from jizuo.core.clock import today_in_shanghai
+
+    engine = make_engine(_database_url(), pool_size=1)
+    try:
+        async with make_sessionmaker(engine)() as db:
+            count = await expire_contracts(db, today_in_shanghai())
+            await db.commit()
+            return count
+    finally:
+        await engine.dispose()
+
+
+@app.command("chronic-expire-contracts")
+def chronic_expire_contracts() -> None:
+    """Family-doctor contracts past their period become expired and their residents unsigned (run daily)."""
+    configure_logging(get_settings().log_level)
+    typer.echo(f"已到期的签约 (contracts expired): {asyncio.run(_expire_contracts())}")
 
 
 async def _create_user(username: str, password: str, role: str, organization: str | None,

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jizuo.api import overview, problems
 from jizuo.apps.chronic import api as chronic_api
+from jizuo.apps.consult import api as consult_api
 from jizuo.apps.recognition import api as recognition_api
 from jizuo.apps.referral import api as referral_api
 from jizuo.apps.referral.tasks import run_expiry
@@ -133,7 +134,7 @@ def create_app(settings: Settings | None = None,
     for module in (overview, identity_api, registry_api, residents_api, audit_api, sso_api, audit_fhir, mpi_api,
                    ingest_api, hl7v2_api, frontdb_api, quality_api, city_upload_api, standards_api,
                    recognition_api,  # serves /fhir/ServiceRequest/$recognition-check: before fhir_access
-                   referral_api, notifications_api, chronic_api,
+                   referral_api, notifications_api, chronic_api, consult_api,
                    fhir_access):
         app.include_router(module.router)
 
@@ -142,4 +143,5 @@ def create_app(settings: Settings | None = None,
         return RedirectResponse("/ui/")
 
     _mount_spa(app, "ui", "console")
+    _mount_spa(app, "h5", "resident")  # 居民健康 H5 (frontend/resident)
     return app

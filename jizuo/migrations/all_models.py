@@ -1,6 +1,7 @@
 """Import every domain's models so Alembic (and tests) see the whole schema."""
 
 from jizuo.apps.chronic import models as chronic_models  # noqa: F401
+from jizuo.apps.consult import models as consult_models  # noqa: F401
 from jizuo.apps.recognition import models as recognition_models  # noqa: F401
 from jizuo.apps.referral import models as referral_models  # noqa: F401
 from jizuo.fhir import models as fhir_models  # noqa: F401

@@ -8,6 +8,7 @@ import { Share } from '@element-plus/icons-vue'
 import { Finished, TrendCharts } from '@element-plus/icons-vue'
 import { Switch } from '@element-plus/icons-vue'
 import { FirstAidKit } from '@element-plus/icons-vue'
+import { ChatDotRound } from '@element-plus/icons-vue'
 import type { Me, RoleCode } from '@/api/types'
 
 export type Section = 'dashboard' | 'organizations' | 'practitioners' | 'residents' | 'users' | 'audit'
@@ -16,6 +17,8 @@ export type Section = 'dashboard' | 'organizations' | 'practitioners' | 'residen
   | 'recognitionItems' | 'recognitionStats'
   | 'referral'
   | 'chronic'
+  | 'chronicDevices'
+  | 'consult'
 
 export interface NavItem {
   section: Section
@@ -54,6 +57,10 @@ export const NAV: NavItem[] = [
   { section: 'referral', path: '/referral', icon: Switch, permission: 'referral:read', roles: ['district_admin', 'doctor', 'family_doctor', 'nurse'] },
   // 慢病管理与健康驿站 (issue 9): the family doctor's workbench — own team's alerts, residents, follow-ups.
   { section: 'chronic', path: '/chronic', icon: FirstAidKit, permission: 'chronic:care', roles: ['district_admin', 'family_doctor', 'nurse'] },
+  // 健康驿站设备 (issue 9): registered by the district admin or the station's institution admin.
+  { section: 'chronicDevices', path: '/chronic/devices', icon: FirstAidKit, permission: 'registry:write_own', roles: ['district_admin', 'institution_admin'] },
+  // 居民咨询 (issue 9): questions the team's signed residents ask from the resident H5 (/h5/).
+  { section: 'consult', path: '/consult', icon: ChatDotRound, permission: 'consult:answer', roles: ['district_admin', 'family_doctor', 'nurse'] },
 ]
 
 const KNOWN_PERMISSIONS = new Set(NAV.map((n) => n.permission))

@@ -39,6 +39,7 @@ class Permission(StrEnum):
     REFERRAL_READ = "referral:read"      # 双向转诊: own institution's inbox/outbox, details, follow-up tasks
     REFERRAL_WRITE = "referral:write"    # create, accept, reject, schedule, complete referrals
     CHRONIC_CARE = "chronic:care"        # 慢病管理: own team's alerts, registered patients, follow-ups, readings
+    CONSULT_ANSWER = "consult:answer"    # 问医生: own teams' residents' questions, answers, FAQ entries
 
 
 @dataclass(frozen=True)
@@ -70,9 +71,10 @@ ROLES: dict[Role, RoleInfo] = {r.code: r for r in [
              Permission.REFERRAL_READ, Permission.REFERRAL_WRITE}),
     RoleInfo(Role.FAMILY_DOCTOR, "家庭医生", "Family doctor", "本团队签约居民的健康管理",
              _STAFF | {Permission.RECOGNITION_CHECK, Permission.REFERRAL_READ, Permission.REFERRAL_WRITE,
-                       Permission.CHRONIC_CARE}),
+                       Permission.CHRONIC_CARE, Permission.CONSULT_ANSWER}),
     RoleInfo(Role.NURSE, "护士", "Nurse", "本机构护理与随访", _STAFF | {Permission.REFERRAL_READ,
-                                                                  Permission.CHRONIC_CARE}),
+                                                                  Permission.CHRONIC_CARE,
+                                                                  Permission.CONSULT_ANSWER}),
     RoleInfo(Role.PHARMACIST, "药师", "Pharmacist", "处方审核与用药服务", _STAFF),
     RoleInfo(Role.RESIDENT, "居民", "Resident", "查看本人健康信息", frozenset({Permission.RESIDENT_READ})),
 ]}

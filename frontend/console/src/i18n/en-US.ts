@@ -55,6 +55,8 @@ const enUS: MessageSchema = {
     recognitionItems: 'Recognition items',
     recognitionStats: 'Recognition statistics',
     chronic: 'Family doctor workbench',
+    chronicDevices: 'Health-station devices',
+    consult: 'Resident questions',
   },
   header: { logout: 'Sign out', loggedOut: 'Signed out', profile: 'Current user', noOrg: 'District' },
   login: {

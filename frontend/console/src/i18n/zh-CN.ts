@@ -55,6 +55,8 @@ const zhCN = {
     recognitionItems: '互认项目',
     recognitionStats: '互认统计',
     chronic: '家庭医生工作台',
+    chronicDevices: '健康驿站设备',
+    consult: '居民咨询',
   },
   header: { logout: '退出登录', loggedOut: '已退出登录', profile: '当前用户', noOrg: '区级' },
   login: {

@@ -30,6 +30,13 @@ const routes: RouteRecordRaw[] = [
     meta: { public: true, title: 'recognition.popup.title' },
   },
   {
+    // 转诊移动版 (issue 8): phone-sized, outside the console layout, same sign-in.
+    path: '/m/referrals/:id?',
+    name: 'referral-mobile',
+    component: () => import('@/views/referral/MobileReferralsView.vue'),
+    meta: { section: 'referral', title: 'referralLoop.mobileTitle' },
+  },
+  {
     path: '/',
     component: MainLayout,
     children: [
@@ -149,6 +156,30 @@ const routes: RouteRecordRaw[] = [
         name: 'chronic-resident',
         component: () => import('@/views/chronic/ResidentDetailView.vue'),
         meta: { section: 'chronic', title: 'chronicCare.residentTitle' },
+      },
+      {
+        path: 'chronic/contracts',
+        name: 'chronic-contracts',
+        component: () => import('@/views/chronic/ContractsView.vue'),
+        meta: { section: 'chronic', title: 'menu.chronic' },
+      },
+      {
+        path: 'chronic/medication',
+        name: 'chronic-medication',
+        component: () => import('@/views/chronic/MedicationView.vue'),
+        meta: { section: 'chronic', title: 'menu.chronic' },
+      },
+      {
+        path: 'chronic/devices',
+        name: 'chronic-devices',
+        component: () => import('@/views/chronic/DevicesView.vue'),
+        meta: { section: 'chronicDevices', title: 'menu.chronicDevices' },
+      },
+      {
+        path: 'consult',
+        name: 'consult',
+        component: () => import('@/views/consult/ConsultQueueView.vue'),
+        meta: { section: 'consult', title: 'menu.consult' },
       },
       {
         path: 'recognition/items',
