@@ -419,6 +419,15 @@ class Builder:
                 params = row[0]
             if "complete" in self.done(conn):
                 self.log(f"dataset already built {params}; --rebuild to build it again")
+                staged = conn.execute("SELECT to_regclass('bench_patient_stage') IS NOT NULL AND EXISTS "
+                                      "(SELECT 1 FROM bench_patient_stage)").fetchone()
+                if not (staged and staged[0]):
+                    # An UNLOGGED table is emptied by crash recovery; the benches sample patients from it.
+                    # Its rows are deterministic, so staging again gives the same patients as stored.
+                    self.log("bench_patient_stage is empty (crash recovery empties unlogged tables): staging again")
+                    conn.commit()
+                    self.stage_patients(conn, params)
+                    conn.commit()
                 return params
         self.check_disk(params)
         started = time.perf_counter()

@@ -74,9 +74,12 @@ def _resource_response(
     return FhirResponse(service.to_client(ctx, stored), status_code=status, headers=headers)
 
 
-def build_router(fhir_request: Callable[..., AsyncIterator[FhirRequest]]) -> APIRouter:
+def build_router(fhir_request: Callable[..., AsyncIterator[FhirRequest]],
+                 fhir_read_request: Callable[..., AsyncIterator[FhirRequest]] | None = None) -> APIRouter:
+    """`fhir_read_request`, when given, serves the interactions that only read (it may skip the transaction)."""
     router = APIRouter(prefix="/fhir", tags=["FHIR R4"], default_response_class=FhirResponse)
     Req = Annotated[FhirRequest, Depends(fhir_request)]
+    ReadReq = Annotated[FhirRequest, Depends(fhir_read_request or fhir_request)]
 
     @router.get("/metadata", summary="CapabilityStatement")
     async def metadata(request: Request) -> FhirResponse:
@@ -99,7 +102,7 @@ def build_router(fhir_request: Callable[..., AsyncIterator[FhirRequest]]) -> API
 
     @router.get("/_history", summary="system history")
     async def system_history(
-        request: Request, req: Req, _since: datetime | None = None, _count: str | None = None
+        request: Request, req: ReadReq, _since: datetime | None = None, _count: str | None = None
     ) -> FhirResponse:
         rows = await service.history(req.ctx, None, None, _since, parse_count(_count or str(MAX_COUNT // 10)))
         return FhirResponse(bundles.history_bundle(req.ctx, base_url(request), rows))
@@ -114,11 +117,11 @@ def build_router(fhir_request: Callable[..., AsyncIterator[FhirRequest]]) -> API
         return FhirResponse(bundles.searchset(req.ctx, base_url(request), res_type, params, result, shape))
 
     @router.get("/{res_type}", summary="search")
-    async def search_type(res_type: str, request: Request, req: Req) -> FhirResponse:
+    async def search_type(res_type: str, request: Request, req: ReadReq) -> FhirResponse:
         return await _search(request, req, res_type, list(request.query_params.multi_items()))
 
     @router.post("/{res_type}/_search", summary="search (form POST)")
-    async def search_post(res_type: str, request: Request, req: Req) -> FhirResponse:
+    async def search_post(res_type: str, request: Request, req: ReadReq) -> FhirResponse:
         form = await request.form()
         params = [*request.query_params.multi_items(), *[(k, str(v)) for k, v in form.multi_items()]]
         return await _search(request, req, res_type, params)
@@ -153,7 +156,7 @@ def build_router(fhir_request: Callable[..., AsyncIterator[FhirRequest]]) -> API
 
     @router.get("/{res_type}/_history", summary="type history")
     async def type_history(
-        res_type: str, request: Request, req: Req, _since: datetime | None = None, _count: str | None = None
+        res_type: str, request: Request, req: ReadReq, _since: datetime | None = None, _count: str | None = None
     ) -> FhirResponse:
         rows = await service.history(req.ctx, check_type(res_type), None, _since, parse_count(_count or "100"))
         return FhirResponse(bundles.history_bundle(req.ctx, base_url(request), rows))
@@ -175,13 +178,13 @@ def build_router(fhir_request: Callable[..., AsyncIterator[FhirRequest]]) -> API
 
     @router.get("/Patient/{res_id}/$everything", summary="Patient/$everything")
     async def patient_everything(
-        res_id: str, request: Request, req: Req, _count: str | None = None, _cursor: str | None = None
+        res_id: str, request: Request, req: ReadReq, _count: str | None = None, _cursor: str | None = None
     ) -> FhirResponse:
         return FhirResponse(await everything(req.ctx, base_url(request), res_id, parse_count(_count or "200"), _cursor))
 
     @router.get("/{res_type}/{res_id}", summary="read")
     async def read(
-        res_type: str, res_id: str, req: Req, if_none_match: Annotated[str | None, Header()] = None
+        res_type: str, res_id: str, req: ReadReq, if_none_match: Annotated[str | None, Header()] = None
     ) -> Response:
         stored = await service.read(req.ctx, check_type(res_type), res_id)
         if if_none_match and if_none_match.strip() == version_tag(stored):
@@ -236,7 +239,7 @@ def build_router(fhir_request: Callable[..., AsyncIterator[FhirRequest]]) -> API
         res_type: str,
         res_id: str,
         request: Request,
-        req: Req,
+        req: ReadReq,
         _since: datetime | None = None,
         _count: str | None = None,
     ) -> FhirResponse:
@@ -246,7 +249,7 @@ def build_router(fhir_request: Callable[..., AsyncIterator[FhirRequest]]) -> API
         return FhirResponse(bundles.history_bundle(req.ctx, base_url(request), rows))
 
     @router.get("/{res_type}/{res_id}/_history/{version}", summary="vread")
-    async def vread(res_type: str, res_id: str, version: str, req: Req) -> Response:
+    async def vread(res_type: str, res_id: str, version: str, req: ReadReq) -> Response:
         return _resource_response(req.ctx, await service.vread(req.ctx, check_type(res_type), res_id, version))
 
     return router

@@ -1,11 +1,12 @@
-"""The CapabilityStatement: exactly what this server does — no more (composite and special search
-parameters are not listed because they are not implemented)."""
+"""The CapabilityStatement: exactly what this server does — no more (special search parameters, and the
+composites of types other than the clinical ones, are not listed because they are not implemented)."""
 
 from __future__ import annotations
 
 from functools import lru_cache
 from typing import Any
 
+from jizuo.fhir.search import composite
 from jizuo.fhir.searchparams import get_registry
 
 SUPPORTED_PARAM_TYPES = {"token", "string", "date", "reference", "quantity", "number", "uri"}
@@ -27,10 +28,11 @@ def _resources() -> list[dict[str, Any]]:
     registry = get_registry()
     out = []
     for res_type in registry.resource_types():
+        own = registry.params_for(res_type)
         params = [
             {"name": code, "type": p.type, "definition": p.url}
-            for code, p in sorted(registry.params_for(res_type).items())
-            if p.type in SUPPORTED_PARAM_TYPES
+            for code, p in sorted(own.items())
+            if p.type in SUPPORTED_PARAM_TYPES or (p.type == "composite" and composite.is_supported(res_type, p, own))
         ]
         params.insert(0, {"name": "_lastUpdated", "type": "date"})
         params.insert(0, {"name": "_id", "type": "token"})

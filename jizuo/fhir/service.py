@@ -29,7 +29,10 @@ from jizuo.fhir.validation import ID_CARD_SYSTEMS, validate_resource
 
 class WriteListener(Protocol):
     """Told of every write inside the request's transaction (e.g. the MPI links a Patient to a person).
-    Listeners may write their own tables; what must happen only after commit they queue for after commit."""
+    Listeners may write their own tables; what must happen only after commit they queue for after commit.
+    While a bundle or an ingest chunk runs (`ctx.write_buffer` set) a listener may hold its rows back and write
+    them set-wise in an optional `async def flush(ctx)`, which the context calls whenever it writes out its own
+    buffer (before reads, searches and the end of the bundle)."""
 
     async def resource_written(self, ctx: FhirContext, stored: Stored) -> None: ...
 
@@ -54,6 +57,10 @@ class FhirContext:
         """Write buffered rows: before any read or search, so a bundle's later entries see earlier ones."""
         if self.write_buffer is not None:
             await self.write_buffer.flush(self.db)
+        for listener in self.listeners:
+            flush = getattr(listener, "flush", None)
+            if flush is not None:
+                await flush(self)
 
 
 def not_found(res_type: str, res_id: str) -> FhirError:

@@ -23,7 +23,7 @@ from jizuo.fhir.service import FhirContext
 from jizuo.platform import fhir_listeners
 from jizuo.platform.identity.access import AccessScope
 from jizuo.platform.identity.roles import Role
-from jizuo.platform.request import ScopeDep, Unit, UnitDep
+from jizuo.platform.request import ReadScopeDep, ReadUnitDep, ScopeDep, Unit, UnitDep
 from jizuo.platform.residents.models import Resident
 
 # Apps register their FHIR write listeners here (re-exported from fhir_listeners, one list for every writer).
@@ -58,14 +58,22 @@ class PlatformFhirRequest:
 
 
 async def fhir_request(unit: UnitDep, scope: ScopeDep) -> AsyncIterator[PlatformFhirRequest]:
+    yield await _fhir_request(unit, scope)
+
+
+async def fhir_read_request(unit: ReadUnitDep, scope: ReadScopeDep) -> AsyncIterator[PlatformFhirRequest]:
+    yield await _fhir_request(unit, scope)
+
+
+async def _fhir_request(unit: Unit, scope: AccessScope) -> PlatformFhirRequest:
     access = await fhir_access_for(unit.db, scope)
     ctx = FhirContext(db=unit.db, access=access, audit=unit.trail, cipher=get_field_cipher(),
                       reveal_personal_data=scope.role in SEES_FULL_IDENTIFIERS,
                       listeners=fhir_listeners.write_listeners())  # MPI (issue #5) + apps' projections
-    yield PlatformFhirRequest(ctx, unit)
+    return PlatformFhirRequest(ctx, unit)
 
 
 FhirRequestDep = Annotated[PlatformFhirRequest, Depends(fhir_request)]
-router = build_router(fhir_request)
+router = build_router(fhir_request, fhir_read_request)
 # $import/$export paths would be taken by the generic /fhir/{type}/{id} routes: mount this one first.
 bulk_router = build_bulk_router(fhir_request)

@@ -8,6 +8,7 @@ which writes the audit rows in the same transaction. Whatever an endpoint leaves
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from jizuo.core.errors import AuthenticationFailed, JizuoError
 from jizuo.core.security import get_signing_keys
 from jizuo.platform.audit.service import AuditTrail
+from jizuo.platform.audit.writer import AuditWriter
 from jizuo.platform.identity.access import AccessScope
 from jizuo.platform.identity.service import scope_from_access_token
 
@@ -29,10 +31,16 @@ bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 class Unit:
     db: AsyncSession
     trail: AuditTrail
+    audit_writer: AuditWriter | None = None
 
     async def commit(self) -> None:
         await self.trail.flush(self.db)
         await self.db.commit()
+
+    async def settle_audit_queue(self) -> None:
+        """Audit queries first write what this process's read requests have queued."""
+        if self.audit_writer is not None:
+            await self.audit_writer.flush()
 
 
 def client_ip(request: Request) -> str | None:
@@ -46,33 +54,66 @@ def _failure_outcome(exc: BaseException) -> tuple[str, str]:
 
 
 async def unit_of_work(request: Request) -> AsyncIterator[Unit]:
-    factory: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    async with _unit(request, request.app.state.sessionmaker, autocommit=False) as unit:
+        yield unit
+
+
+async def read_unit_of_work(request: Request) -> AsyncIterator[Unit]:
+    """For endpoints that only read (FHIR read, search, history): no BEGIN/ROLLBACK round trips — each
+    statement is its own transaction, which at READ COMMITTED sees exactly what it would inside one. Tests
+    hand in a single sessionmaker (savepoints), so there it is the ordinary unit of work."""
+    read_factory = getattr(request.app.state, "read_sessionmaker", None)
+    async with _unit(request, read_factory or request.app.state.sessionmaker, read_factory is not None) as unit:
+        yield unit
+
+
+@asynccontextmanager
+async def _unit(request: Request, factory: async_sessionmaker[AsyncSession], autocommit: bool
+                ) -> AsyncIterator[Unit]:
+    writer: AuditWriter | None = getattr(request.app.state, "audit_writer", None)
     trail = AuditTrail(ip=client_ip(request), request_id=getattr(request.state, "request_id", None))
     async with factory() as db:
-        unit = Unit(db, trail)
+        unit = Unit(db, trail, writer)
         try:
             yield unit
         except BaseException as exc:
             await db.rollback()
             if trail.pending:
                 trail.mark_failed(*_failure_outcome(exc))
-                async with factory() as audit_db:
+                async with request.app.state.sessionmaker() as audit_db:
                     await trail.flush(audit_db)
                     await audit_db.commit()
             raise
         if trail.pending:
-            # Only audit rows of a read are left to write here (writes commit in their endpoint). They need not
-            # wait for the WAL flush: PostgreSQL's WAL writer persists them within milliseconds, and a read
-            # request is not worth an fsync of its own (docs/operations.md, "Audit").
-            await db.execute(text("SET LOCAL synchronous_commit TO off"))
+            # Only audit rows of a read are left to write here (writes commit in their endpoint). A GET that
+            # changed nothing hands them to the batching writer; otherwise they need not wait for the WAL flush:
+            # PostgreSQL's WAL writer persists them within milliseconds (docs/operations.md, "Audit").
+            if _read_only(request, db) and writer is not None and writer.submit(trail.pending):
+                trail.pending = []
+                return
+            if not autocommit:
+                await db.execute(text("SET LOCAL synchronous_commit TO off"))
             await unit.commit()
 
 
+def _read_only(request: Request, db: AsyncSession) -> bool:
+    return request.method in ("GET", "HEAD") and not (db.new or db.dirty or db.deleted)
+
+
 UnitDep = Annotated[Unit, Depends(unit_of_work)]
+ReadUnitDep = Annotated[Unit, Depends(read_unit_of_work)]
+Token = Annotated[str | None, Depends(bearer)]
 
 
-async def current_scope(request: Request, unit: UnitDep, token: Annotated[str | None, Depends(bearer)]
-                        ) -> AccessScope:
+async def current_scope(request: Request, unit: UnitDep, token: Token) -> AccessScope:
+    return await _scope(request, unit, token)
+
+
+async def read_scope(request: Request, unit: ReadUnitDep, token: Token) -> AccessScope:
+    return await _scope(request, unit, token)
+
+
+async def _scope(request: Request, unit: Unit, token: str | None) -> AccessScope:
     if not token:
         raise AuthenticationFailed("未登录或登录已过期，请先登录", code="not_authenticated",
                                    headers={"WWW-Authenticate": "Bearer"})
@@ -82,3 +123,4 @@ async def current_scope(request: Request, unit: UnitDep, token: Annotated[str | 
 
 
 ScopeDep = Annotated[AccessScope, Depends(current_scope)]
+ReadScopeDep = Annotated[AccessScope, Depends(read_scope)]

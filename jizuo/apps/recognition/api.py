@@ -41,6 +41,7 @@ if make_listener not in fhir_access.EXTRA_LISTENER_FACTORIES:
     fhir_access.EXTRA_LISTENER_FACTORIES.append(make_listener)
 
 router = APIRouter(tags=["检查检验结果互认"])
+fhir_router = APIRouter(tags=["检查检验结果互认", "FHIR R4"])  # included ahead of the generic FHIR routes
 P = "/api/v1/recognition"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _SNIPPET = (Path(__file__).parent / "popup.js").read_text(encoding="utf-8")
@@ -53,7 +54,7 @@ async def check(body: CheckIn, scope: ScopeDep, unit: UnitDep) -> dict[str, Any]
     return result
 
 
-@router.post("/fhir/ServiceRequest/$recognition-check", response_class=FhirResponse,
+@fhir_router.post("/fhir/ServiceRequest/$recognition-check", response_class=FhirResponse,
              summary="互认检查（FHIR 操作，输入 ServiceRequest 或 Parameters）")
 async def fhir_check(request: Request, scope: ScopeDep, unit: UnitDep) -> FhirResponse:
     payload = check_from_fhir(await json_body(request), scope)

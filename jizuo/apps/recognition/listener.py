@@ -22,40 +22,50 @@ from jizuo.fhir.store import Stored
 log = logging.getLogger(__name__)
 
 
-async def project(db: AsyncSession, stored_type: str, stored_id: str, resource: dict[str, Any] | None,
-                  codes: CodeMap, ranks: dict[str, int]) -> None:
-    if resource is None:
-        await repository.replace_projection(db, stored_type, stored_id, [])
-        return
-    await repository.replace_projection(db, stored_type, stored_id, projection_rows(resource, codes, ranks))
-    if stored_type == "DiagnosticReport":
-        results = [str(r.get("reference", "")).removeprefix("Observation/") for r in resource.get("result") or []
-                   if isinstance(r, dict)]
-        await repository.set_report_of_observations(db, stored_id, results)
+async def project(db: AsyncSession, batch: dict[tuple[str, str], dict[str, Any] | None], codes: CodeMap,
+                  ranks: dict[str, int]) -> None:
+    """The projection rows of written results (None: deleted), replaced set-wise."""
+    rows = [row for (_, _), resource in batch.items() if resource is not None
+            for row in projection_rows(resource, codes, ranks)]
+    await repository.replace_projections(db, list(batch), rows)
+    for (stored_type, stored_id), resource in batch.items():
+        if stored_type == "DiagnosticReport" and resource is not None:
+            results = [str(r.get("reference", "")).removeprefix("Observation/") for r in resource.get("result") or []
+                       if isinstance(r, dict)]
+            await repository.set_report_of_observations(db, stored_id, results)
 
 
 class RecognitionListener:
-    """One per request: the catalogue and institution levels are read once, at the request's first result."""
+    """One per request: the catalogue and institution levels are read once, at the request's first result.
+    Inside a bundle or an ingest chunk the results are held and projected together when the context flushes."""
 
     def __init__(self) -> None:
         self.codes: CodeMap | None = None
         self.ranks: dict[str, int] = {}
+        self.held: dict[tuple[str, str], dict[str, Any] | None] = {}
 
     async def resource_written(self, ctx: FhirContext, stored: Stored) -> None:
         if stored.res_type not in RESULT_TYPES:
             return
+        self.held[(stored.res_type, stored.id)] = None if stored.deleted else stored.resource
+        if ctx.write_buffer is None:
+            await self.flush(ctx)
+
+    async def flush(self, ctx: FhirContext) -> None:
+        if not self.held:
+            return
+        batch, self.held = self.held, {}
         try:
             async with ctx.db.begin_nested():
                 if self.codes is None:
                     self.codes = await repository.load_code_map(ctx.db)
                     self.ranks = {key: org.rank for key, org in (await repository.institutions(ctx.db)).items()}
-                await project(ctx.db, stored.res_type, stored.id, None if stored.deleted else stored.resource,
-                              self.codes, self.ranks)
+                await project(ctx.db, batch, self.codes, self.ranks)
         except Exception as exc:  # noqa: BLE001 — never lose the clinical write
-            log.warning("recognition projection failed for %s/%s: %s", stored.res_type, stored.id,
-                        type(exc).__name__, exc_info=True)
-            ctx.audit.record("recognition_project", stored.res_type, stored.id, "failure",
-                             {"error": type(exc).__name__})
+            log.warning("recognition projection failed for %d results: %s", len(batch), type(exc).__name__,
+                        exc_info=True)
+            for res_type, res_id in batch:
+                ctx.audit.record("recognition_project", res_type, res_id, "failure", {"error": type(exc).__name__})
 
 
 def make_listener() -> RecognitionListener:

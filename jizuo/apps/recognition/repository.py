@@ -169,9 +169,15 @@ async def prior_results(db: AsyncSession, patient_ids: Sequence[str], item_codes
     return list(await db.scalars(query))
 
 
-async def replace_projection(db: AsyncSession, res_type: str, res_id: str, rows: list[dict[str, Any]]) -> None:
-    await db.execute(delete(RecognitionResult).where(RecognitionResult.resource_type == res_type,
-                                                     RecognitionResult.resource_id == res_id))
+async def replace_projections(db: AsyncSession, keys: Sequence[tuple[str, str]], rows: list[dict[str, Any]]
+                              ) -> None:
+    """The rows of these (type, id) results are replaced by `rows`: one DELETE per type, one INSERT."""
+    by_type: dict[str, list[str]] = {}
+    for res_type, res_id in keys:
+        by_type.setdefault(res_type, []).append(res_id)
+    for res_type, ids in by_type.items():
+        await db.execute(delete(RecognitionResult).where(RecognitionResult.resource_type == res_type,
+                                                         RecognitionResult.resource_id.in_(ids)))
     if rows:
         await db.execute(insert(RecognitionResult), rows)
 

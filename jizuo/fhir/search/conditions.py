@@ -22,6 +22,7 @@ from jizuo.fhir.models import (
     idx_token,
     idx_uri,
 )
+from jizuo.fhir.search.composite import composite_condition
 from jizuo.fhir.search.values import parse_date_range, parse_number, split_or, split_pipe, take_prefix
 from jizuo.fhir.searchparams import SearchParam, get_registry, normalise_string
 
@@ -238,7 +239,7 @@ class ConditionBuilder:
         return _in_index(r, self.res_type, param.code, or_(*alternatives))
 
     def _composite(self, param: SearchParam, criterion: Criterion) -> Condition:
-        raise unsupported(f"暂不支持组合检索参数：{param.code}")
+        return composite_condition(self, param, criterion)
 
     def _special(self, param: SearchParam, criterion: Criterion) -> Condition:
         raise unsupported(f"暂不支持特殊检索参数：{param.code}")

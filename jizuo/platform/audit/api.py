@@ -30,6 +30,7 @@ async def list_audit(scope: ScopeDep, unit: UnitDep, paging: Annotated[PageParam
             raise ValidationFailed(f"{name} 必须带时区，例如 2026-11-25T08:00:00+08:00", code="naive_datetime")
     # An institution admin audits their own institution; district admin and regulator see all.
     organization_code = scope.organization_code if scope.role is Role.INSTITUTION_ADMIN else None
+    await unit.settle_audit_queue()
     rows, total = await repository.list_events(unit.db, AuditFilter(
         since=since, until=until, actor=actor, action=action, resource_type=resource_type,
         resource_id=resource_id, outcome=outcome, organization_code=organization_code),

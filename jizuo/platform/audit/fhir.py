@@ -74,6 +74,7 @@ async def search_audit_events(request: Request, scope: ScopeDep, unit: UnitDep,
     entity_type, _, entity_id = (entity or "").partition("/")
     organization = scope.organization_code if scope.role is Role.INSTITUTION_ADMIN else None
     reverse_outcomes = {v: k for k, v in _OUTCOMES.items()}
+    await unit.settle_audit_queue()
     rows, total = await repository.list_events(unit.db, AuditFilter(
         since=since, until=until, actor=agent, resource_type=entity_type or None, resource_id=entity_id or None,
         outcome=reverse_outcomes.get(outcome or "", outcome), organization_code=organization,
@@ -93,6 +94,7 @@ async def read_audit_event(event_id: str, scope: ScopeDep, unit: UnitDep,
         key: uuid.UUID | None = uuid.UUID(event_id)
     except ValueError:
         key = None
+    await unit.settle_audit_queue()
     row = await repository.get_event(unit.db, key) if key else None
     if row is None:
         stored = await service.read(fhir.ctx, "AuditEvent", event_id)

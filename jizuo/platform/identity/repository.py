@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jizuo.core.db import Q
 from jizuo.platform.identity.models import AuthSession, User
-from jizuo.platform.registry.models import CareTeamMember, Organization
+from jizuo.platform.registry.models import Organization
 
 
 async def get_user_by_username(session: AsyncSession, username: str) -> User | None:
@@ -37,15 +38,39 @@ async def get_session_with_user(session: AsyncSession, session_id: uuid.UUID
     return None if row is None else (row[0], row[1], row[2])
 
 
+@dataclass(frozen=True)
+class SessionCaller:
+    """What a request needs to know about the caller of a session, read in one round trip."""
+
+    revoked: bool
+    user_id: uuid.UUID
+    username: str
+    role: str
+    active: bool
+    organization_id: uuid.UUID | None
+    organization_code: str | None
+    practitioner_id: uuid.UUID | None
+    resident_id: uuid.UUID | None
+    team_ids: list[uuid.UUID]
+
+
+_SESSION_CALLER = text("""
+    SELECT s.revoked_at IS NOT NULL AS revoked, u.id AS user_id, u.username, u.role, u.active, u.organization_id,
+           o.code AS organization_code, u.practitioner_id, u.resident_id,
+           ARRAY(SELECT m.team_id FROM care_team_member m WHERE m.practitioner_id = u.practitioner_id) AS team_ids
+    FROM auth_session s JOIN app_user u ON u.id = s.user_id LEFT JOIN organization o ON o.id = u.organization_id
+    WHERE s.id = :session_id""")
+
+
+async def get_session_caller(session: AsyncSession, session_id: uuid.UUID) -> SessionCaller | None:
+    """Every request runs this (Core, not ORM: it was a fifth of a FHIR read's CPU as two ORM queries)."""
+    row = (await session.execute(_SESSION_CALLER, {"session_id": session_id})).mappings().first()
+    return None if row is None else SessionCaller(**row)
+
+
 async def get_session_by_refresh_digest(session: AsyncSession, digest: str) -> AuthSession | None:
     return await session.scalar(
         select(AuthSession).where(AuthSession.refresh_digest == digest).with_for_update())
-
-
-async def team_ids_of_practitioner(session: AsyncSession, practitioner_id: uuid.UUID) -> list[uuid.UUID]:
-    rows = await session.scalars(
-        select(CareTeamMember.team_id).where(CareTeamMember.practitioner_id == practitioner_id))
-    return list(rows)
 
 
 async def revoke_session(session: AsyncSession, session_id: uuid.UUID, at: datetime) -> None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jizuo.core.callers import CALLERS, callers_changed
 from jizuo.core.clock import utcnow
 from jizuo.core.config import Settings
 from jizuo.core.errors import (
@@ -27,12 +28,7 @@ from jizuo.platform.identity.access import AccessScope
 from jizuo.platform.identity.models import AuthSession, User
 from jizuo.platform.identity.roles import Permission, Role
 from jizuo.platform.identity.schemas import UserCreate, UserUpdate
-from jizuo.platform.identity.tokens import (
-    TokenPair,
-    issue_access_token,
-    new_refresh_token,
-    session_id_from_access_token,
-)
+from jizuo.platform.identity.tokens import TokenPair, issue_access_token, new_refresh_token, verified_session
 from jizuo.platform.registry import repository as registry_repository
 
 WRONG_CREDENTIALS = "用户名或密码错误"
@@ -130,26 +126,29 @@ async def refresh_session(db: AsyncSession, trail: AuditTrail, keys: SigningKeys
 async def sign_out(db: AsyncSession, trail: AuditTrail, scope: AccessScope) -> None:
     if scope.session_id:
         await repository.revoke_session(db, scope.session_id, utcnow())
+        await callers_changed(db)
     trail.record("logout", "User", scope.user_id)
 
 
 async def scope_from_access_token(db: AsyncSession, keys: SigningKeys, token: str,
                                   ip: str | None = None) -> AccessScope:
-    session_id = session_id_from_access_token(keys, token)
-    found = await repository.get_session_with_user(db, session_id)
-    if found is None or found[0].revoked_at is not None:
+    cached = CALLERS.get(token)
+    if cached is not None:
+        return replace(cached, ip=ip)
+    session_id, expires_at = verified_session(keys, token)
+    caller = await repository.get_session_caller(db, session_id)
+    if caller is None or caller.revoked:
         raise AuthenticationFailed("登录已退出或失效，请重新登录", code="session_revoked",
                                    headers={"WWW-Authenticate": "Bearer"})
-    _, user, organization = found
-    if not user.active:
+    if not caller.active:
         raise AuthenticationFailed("账户已停用，请联系管理员", code="account_disabled")
-    team_ids: list[uuid.UUID] = []
-    if user.practitioner_id:
-        team_ids = await repository.team_ids_of_practitioner(db, user.practitioner_id)
-    return AccessScope(
-        user_id=user.id, username=user.username, role=Role(user.role), organization_id=user.organization_id,
-        organization_code=organization.code if organization else None, practitioner_id=user.practitioner_id,
-        resident_id=user.resident_id, team_ids=frozenset(team_ids), session_id=session_id, ip=ip)
+    scope = AccessScope(
+        user_id=caller.user_id, username=caller.username, role=Role(caller.role),
+        organization_id=caller.organization_id, organization_code=caller.organization_code,
+        practitioner_id=caller.practitioner_id, resident_id=caller.resident_id,
+        team_ids=frozenset(caller.team_ids), session_id=session_id, ip=ip)
+    CALLERS.put(token, scope, expires_at)
+    return scope
 
 
 # --- Account administration ---------------------------------------------------------------------------
@@ -207,6 +206,7 @@ async def update_user(db: AsyncSession, trail: AuditTrail, scope: AccessScope, u
         raise Conflict("不能停用自己或修改自己的角色", code="self_change")
     for key, value in changes.items():
         setattr(user, key, value)
+    await callers_changed(db)
     trail.record("update", "User", user.id, detail={"changed": sorted(changes)})
     return user
 

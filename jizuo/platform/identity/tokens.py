@@ -41,6 +41,11 @@ def new_refresh_token() -> str:
 
 
 def session_id_from_access_token(keys: SigningKeys, token: str) -> uuid.UUID:
+    return verified_session(keys, token)[0]
+
+
+def verified_session(keys: SigningKeys, token: str) -> tuple[uuid.UUID, float | None]:
+    """The session id of a valid access token and the token's expiry (epoch seconds)."""
     try:
         claims = keys.decode(token)
     except Exception as exc:  # joserfc raises several kinds; all mean the same to the caller
@@ -52,4 +57,5 @@ def session_id_from_access_token(keys: SigningKeys, token: str) -> uuid.UUID:
     if claims.get("aud") != API_AUDIENCE or "sid" not in claims:
         raise AuthenticationFailed("访问令牌无效，请重新登录", code="invalid_token",
                                    headers={"WWW-Authenticate": "Bearer"})
-    return uuid.UUID(str(claims["sid"]))
+    exp = claims.get("exp")
+    return uuid.UUID(str(claims["sid"])), float(exp) if isinstance(exp, int | float) else None

@@ -1,6 +1,6 @@
 """MPI API: `/api/v1/mpi/...` (JSON, NDJSON) and the FHIR operation `POST /fhir/Patient/$match`.
 
-This router must be included before the generic FHIR router, which would otherwise claim
+`fhir_router` must be included before the generic FHIR router, which would otherwise claim
 `/fhir/Patient/$match` as an instance-level operation on a Patient with id "$match".
 """
 
@@ -42,6 +42,7 @@ from jizuo.platform.mpi.schemas import (
 from jizuo.platform.request import ScopeDep, UnitDep
 
 router = APIRouter(tags=["主索引 MPI"])
+fhir_router = APIRouter(tags=["FHIR R4"])  # included with the FHIR routes, ahead of the generic ones
 P = "/api/v1/mpi"
 
 
@@ -190,7 +191,7 @@ def _match_input(body: Any) -> tuple[dict[str, Any], bool, int]:
     return resource, only_certain, max(1, min(count, 100))
 
 
-@router.post("/fhir/Patient/$match", response_class=FhirResponse, tags=["FHIR R4"], summary="Patient/$match（主索引）")
+@fhir_router.post("/fhir/Patient/$match", response_class=FhirResponse, summary="Patient/$match（主索引）")
 async def patient_match(request: Request, scope: ScopeDep, unit: UnitDep) -> FhirResponse:
     resource, only_certain, count = _match_input(await json_body(request))
     patient = validate_resource({k: v for k, v in resource.items() if k not in ("id", "meta")}, "Patient")

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jizuo.core.callers import callers_changed
 from jizuo.core.clock import utcnow
 from jizuo.core.errors import Conflict, FieldError, NotFound
 from jizuo.core.idcard import birth_date_of, sex_of
@@ -203,6 +204,7 @@ async def _team_for_edit(db: AsyncSession, scope: AccessScope, team_id: uuid.UUI
 async def _record_team(db: AsyncSession, trail: AuditTrail, scope: AccessScope, cipher: FieldCipher,
                        team: CareTeam, action: str, before: dict[str, Any] | None, after: dict[str, Any],
                        changed: list[str] | None = None, note: dict[str, Any] | None = None) -> None:
+    await callers_changed(db)  # team membership shapes what its members may see
     record_change(db, trail, scope, entity_type="team", entity_id=team.id, organization_id=team.organization_id,
                   action=action, before=before, after=after, changed=changed, note=note)
     await mirror.mirror_team(db, team, cipher, trail)

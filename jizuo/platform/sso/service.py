@@ -28,6 +28,7 @@ from authlib.oidc.core.errors import ConsentRequiredError
 from joserfc import jwt
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jizuo.core.callers import callers_changed
 from jizuo.core.clock import utcnow
 from jizuo.core.config import Settings
 from jizuo.core.errors import JizuoError
@@ -345,6 +346,8 @@ async def end_session(db: AsyncSession, trail: AuditTrail, keys: SigningKeys, se
     for session_id in sessions:
         await identity_repository.revoke_session(db, session_id, now)
         await repository.revoke_refresh_tokens_of_session(db, session_id, now)
+    if sessions:
+        await callers_changed(db)
     actor = _actor(user) or (Actor(uuid.UUID(str(hint["sub"]))) if hint and hint.get("sub") else None)
     trail.record("sso_logout", "OAuthClient" if exchange.client else None,
                  exchange.client.client_id if exchange.client else None,
