@@ -6,10 +6,17 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
-from tests.fhir.test_rest import FHIR, create, doctor, observation, patient  # noqa: F401 — fixture
+from tests.conftest import TokenFor, bearer
+from tests.fhir.test_rest import FHIR, create, observation, patient
 
 LOINC = "http://loinc.org"
+
+
+@pytest.fixture
+async def doctor(token_for: TokenFor) -> dict[str, str]:
+    return {**bearer(await token_for("doctor")), "Content-Type": FHIR}
 
 
 def blood_pressure(patient_id: str, systolic: float, diastolic: float) -> dict[str, Any]:
