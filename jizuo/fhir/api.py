@@ -112,8 +112,8 @@ def build_router(fhir_request: Callable[..., AsyncIterator[FhirRequest]],
         options = dict(params)
         shape = shaper(options.get("_summary"), options.get("_elements"))
         result = await service.find(req.ctx, res_type, params)
-        if options.get("_summary") == "count":
-            result.matches, result.included = [], []
+        if options.get("_summary") == "count":  # the total only: no entries, and so no next page either
+            result.matches, result.included, result.next_cursor = [], [], None
         return FhirResponse(bundles.searchset(req.ctx, base_url(request), res_type, params, result, shape))
 
     @router.get("/{res_type}", summary="search")

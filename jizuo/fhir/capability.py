@@ -32,7 +32,8 @@ def _resources() -> list[dict[str, Any]]:
         params = [
             {"name": code, "type": p.type, "definition": p.url}
             for code, p in sorted(own.items())
-            if p.type in SUPPORTED_PARAM_TYPES or (p.type == "composite" and composite.is_supported(res_type, p, own))
+            if (p.type in SUPPORTED_PARAM_TYPES and p.expression is not None)
+            or (p.type == "composite" and composite.is_supported(res_type, p, own))
         ]
         params.insert(0, {"name": "_lastUpdated", "type": "date"})
         params.insert(0, {"name": "_id", "type": "token"})

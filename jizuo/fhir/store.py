@@ -172,19 +172,36 @@ def index_rows(rid: int, resource: dict[str, Any], token_replacements: dict[str,
     return rows
 
 
+COPY_FROM = 200  # index rows of one table: from here COPY beats a multi-row INSERT (measured: device readings)
+_COLUMNS = {name: [c.name for c in table.columns] for name, table in INDEX_TABLES.items()}
+
+
 async def write_index(db: AsyncSession, items: Iterable[tuple[int, dict[str, Any], dict[str, str]]]) -> None:
-    batches: dict[str, list[dict[str, Any]]] = {name: [] for name in INDEX_TABLES}
+    batches: dict[str, list[tuple[Any, ...]]] = {name: [] for name in INDEX_TABLES}
     for rid, resource, replacements in items:
         rows = index_rows(rid, resource, replacements)
         res_type = resource["resourceType"]
-        for name, table in INDEX_TABLES.items():
-            columns = [c.name for c in table.columns][3:]
-            for values in getattr(rows, name):
-                batches[name].append({"rid": rid, "res_type": res_type, "param": values[0],
-                                      **dict(zip(columns, values[1:], strict=True))})
-    for name, rows_of_table in batches.items():
-        if rows_of_table:
-            await db.execute(insert(INDEX_TABLES[name]), rows_of_table)
+        for name, batch in batches.items():
+            batch.extend((rid, res_type, *values) for values in getattr(rows, name))
+    for name, batch in batches.items():
+        if not batch:
+            continue
+        copier = await _copier(db) if len(batch) >= COPY_FROM else None
+        if copier is not None:
+            await copier.copy_records_to_table(INDEX_TABLES[name].name, records=batch, columns=_COLUMNS[name])
+        else:
+            columns = _COLUMNS[name]
+            await db.execute(insert(INDEX_TABLES[name]), [dict(zip(columns, row, strict=True)) for row in batch])
+
+
+async def _copier(db: AsyncSession) -> Any:
+    """The session's asyncpg connection, for COPY — only inside the session's open transaction (a COPY outside
+    one would commit on its own); None otherwise, and the caller INSERTs instead."""
+    connection = await db.connection()
+    raw = await connection.get_raw_connection()
+    driver = raw.driver_connection
+    return driver if driver is not None and hasattr(driver, "copy_records_to_table") \
+        and driver.is_in_transaction() else None
 
 
 async def delete_index(db: AsyncSession, rids: Sequence[int]) -> None:

@@ -14,7 +14,7 @@ Disease = Literal["hypertension", "diabetes_t2", "copd"]
 
 
 class ReadingIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # NaN is no FHIR decimal
 
     id_number: str = Field(min_length=15, max_length=18, description="居民身份证号")
     kind: ReadingKind

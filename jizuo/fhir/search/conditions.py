@@ -77,6 +77,9 @@ class ConditionBuilder:
         if param is None:
             self.unknown.append(criterion.raw_name)
             return true()
+        if param.expression is None and param.type != "composite":
+            # _content, _text, _query: defined by R4 without an expression, answered by nothing here
+            raise unsupported(f"暂不支持检索参数：{criterion.code}")
         if criterion.chain:
             return self._chain(param, criterion)
         if criterion.modifier == "missing":

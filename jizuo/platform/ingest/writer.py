@@ -72,10 +72,11 @@ def unchanged(ctx: FhirContext, current: Stored | None, resource: dict[str, Any]
         {k: v for k, v in resource.items() if k not in _VOLATILE}
 
 
-async def write_records(ctx: FhirContext, records: list[list[dict[str, Any]]]) -> WriteResult:
+async def write_records(ctx: FhirContext, records: list[list[dict[str, Any]]], *, validated: bool = False
+                        ) -> WriteResult:
     """Write each record's resources (a record: its Patient first, then the rest). A record whose resource
     the FHIR layer refuses is reported in `refused`; resources of it written before the refusal stay (a
-    Patient is valid on its own)."""
+    Patient is valid on its own). `validated`: see `jizuo.fhir.service.update`."""
     keys = sorted({(r["resourceType"], r["id"]) for resources in records for r in resources})
     ctx.write_buffer = store.WriteBuffer()
     found = await store.get_current_many(ctx.db, keys)
@@ -97,7 +98,7 @@ async def write_records(ctx: FhirContext, records: list[list[dict[str, Any]]]) -
                 refs.append(f"{key[0]}/{key[1]}")
                 continue
             try:
-                await service.update(ctx, key[0], key[1], resource)
+                await service.update(ctx, key[0], key[1], resource, validated=validated)
             except JizuoError as exc:
                 result.refused[index] = f"{key[0]} 不符合 FHIR R4：{exc.detail}"
                 break
