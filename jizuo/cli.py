@@ -237,15 +237,11 @@ def mpi_link_pending(chunk: Annotated[int, typer.Option(help="每个事务处理
 
 
 async def _expire_contracts() -> int:
-    from jizuo.apps.chronic.contract_repository import expire_contracts
-    from jizuo.core.clock import today_in_shanghai
+    from jizuo.apps.chronic.tasks import expire_once
 
     engine = make_engine(_database_url(), pool_size=1)
     try:
-        async with make_sessionmaker(engine)() as db:
-            count = await expire_contracts(db, today_in_shanghai())
-            await db.commit()
-            return count
+        return await expire_once(make_sessionmaker(engine))
     finally:
         await engine.dispose()
 

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jizuo.api import overview, problems
 from jizuo.apps.chronic import api as chronic_api
+from jizuo.apps.chronic.tasks import run_contract_expiry
 from jizuo.apps.consult import api as consult_api
 from jizuo.apps.recognition import api as recognition_api
 from jizuo.apps.referral import api as referral_api
@@ -128,6 +129,7 @@ def create_app(settings: Settings | None = None,
                       asyncio.create_task(run_schedule(app.state.sessionmaker)),  # 前置库 pulls
                       asyncio.create_task(run_expiry(app.state.sessionmaker)),  # referrals not accepted in time
                       asyncio.create_task(run_delivery(app.state.sessionmaker)),  # SMS/WeChat notification outbox
+                      asyncio.create_task(run_contract_expiry(app.state.sessionmaker)),  # family-doctor contracts
                       asyncio.create_task(listen_for_changes(database_url))]  # keeps the caller cache honest
         # HL7 v2 over MLLP (JIZUO_MLLP_PORT): off when unset.
         mllp = (await start_mllp_server(app.state.sessionmaker, settings.mllp_host, settings.mllp_port)

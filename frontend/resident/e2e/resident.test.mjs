@@ -33,6 +33,8 @@ describe('resident H5', () => {
     await loginH5(page)
     await page.locator(sel('page-home')).waitFor()
     await page.locator(sel('my-team')).waitFor()
+    // the demo resident is signed: their 1+1+1 contract (period, packages, institutions) is on 首页
+    await page.locator(sel('my-contract')).waitFor()
     await shot(page, 'h5-home')
 
     await page.locator(sel('go-alerts')).click()

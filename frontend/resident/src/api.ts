@@ -273,6 +273,7 @@ export const fetchUnreadAnswers = () =>
 export const markNoticeRead = (id: string) => request<Notice>('POST', `/api/v1/notifications/${id}/read`)
 
 // 用药 and 代配药: the chronic-care service's resident endpoints.
+export const fetchMyContract = () => request<Contract | null>('GET', '/api/v1/chronic/me/contract')
 export const fetchMyMedications = () => request<Medication[]>('GET', '/api/v1/chronic/me/medications')
 export const fetchMyRefills = () => request<Refill[]>('GET', '/api/v1/chronic/me/medication-requests')
 export const requestRefill = (body: RefillIn) =>

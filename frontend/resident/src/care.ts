@@ -1,6 +1,7 @@
-// The signed-in resident's chronic-care record (/api/v1/chronic/me), loaded once and shared by the pages.
+// The signed-in resident's chronic-care record (/api/v1/chronic/me) and contract (/chronic/me/contract), loaded
+// once and shared by the pages.
 import { ref } from 'vue'
-import { errorMessage, fetchMyCare, type MyCare } from './api'
+import { errorMessage, fetchMyCare, fetchMyContract, type MyCare } from './api'
 import { i18n } from './i18n'
 
 export const care = ref<MyCare | null>(null)
@@ -12,7 +13,8 @@ export async function loadCare(force = false): Promise<void> {
   careLoading.value = true
   careError.value = ''
   try {
-    care.value = await fetchMyCare(90)
+    const [record, contract] = await Promise.all([fetchMyCare(90), fetchMyContract().catch(() => null)])
+    care.value = { ...record, contract }
   } catch (err) {
     careError.value = errorMessage(err, i18n.global.t('common.networkError'))
   } finally {

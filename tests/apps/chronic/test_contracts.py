@@ -9,10 +9,11 @@ from datetime import date, timedelta
 
 import httpx
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jizuo.apps.chronic.models import FamilyContract
 from jizuo.core.clock import today_in_shanghai
+from jizuo.platform.audit.models import AuditEvent
 from jizuo.platform.registry.models import CareTeam, Organization
 from jizuo.platform.residents.models import Resident
 from tests.apps.chronic.helpers import own_resident, resident_of_other_team
@@ -209,9 +210,10 @@ async def test_indicator_export(client: httpx.AsyncClient, token_for: TokenFor) 
     assert resident.status_code == 403
 
 
-async def test_expiry_unsigns_and_an_expired_contract_can_be_renewed(client: httpx.AsyncClient, db: AsyncSession,
-                                                                     token_for: TokenFor) -> None:
-    from jizuo.apps.chronic.contract_repository import expire_contracts
+async def test_expiry_unsigns_and_an_expired_contract_can_be_renewed(
+        client: httpx.AsyncClient, db: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession],
+        token_for: TokenFor) -> None:
+    from jizuo.apps.chronic.tasks import expire_once
 
     family = bearer(await token_for("family_doctor"))
     team, people = await _team_people(db, 1)
@@ -222,7 +224,12 @@ async def test_expiry_unsigns_and_an_expired_contract_can_be_renewed(client: htt
     await db.flush()
     listed = (await client.get(f"{API}/contracts", headers=family, params={"resident_id": str(people[0].id)})).json()
     assert listed["items"][0]["status"] == "expired"  # shown expired before the job runs
-    assert await expire_contracts(db, today) == 1
+    await db.commit()
+    assert await expire_once(sessionmaker) == 1  # what the server's hourly task runs
+    assert await expire_once(sessionmaker) == 0
+    audited = await db.scalar(select(AuditEvent.detail).where(AuditEvent.action == "expire",
+                                                              AuditEvent.resource_type == "FamilyContract"))
+    assert audited == {"expired": 1}
     await db.refresh(people[0])
     assert people[0].signed_team_id is None
     assert (await client.get(f"{API}/residents/{people[0].id}", headers=family)).status_code == 404
