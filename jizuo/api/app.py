@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,6 +25,7 @@ from jizuo.core.callers import listen_for_changes
 from jizuo.core.config import Settings, get_settings
 from jizuo.core.db import make_engine, make_sessionmaker, resolve_database_url
 from jizuo.core.logging import request_id_var
+from jizuo.core.runtime import settle_garbage_collector
 from jizuo.platform import fhir_access
 from jizuo.platform.audit import api as audit_api
 from jizuo.platform.audit import fhir as audit_fhir
@@ -96,16 +96,6 @@ def _mount_spa(app: FastAPI, name: str, folder: str) -> None:
     app.add_api_route(f"/{name}/{{path:path}}", spa, include_in_schema=False)
 
 
-def _settle_garbage_collector() -> None:
-    """What start-up loaded (models, catalogues, search parameters: millions of objects) stays for the life of
-    the process; moved out of the collector's generations, a full collection no longer walks it on every
-    request burst (it showed as a tenth of a device-reading batch's CPU). Young generations are collected
-    less often: requests allocate many short-lived dicts."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 20)
-
-
 def create_app(settings: Settings | None = None,
                sessionmaker: async_sessionmaker[AsyncSession] | None = None) -> FastAPI:
     settings = settings or get_settings()
@@ -134,7 +124,7 @@ def create_app(settings: Settings | None = None,
         # HL7 v2 over MLLP (JIZUO_MLLP_PORT): off when unset.
         mllp = (await start_mllp_server(app.state.sessionmaker, settings.mllp_host, settings.mllp_port)
                 if settings.mllp_port else None)
-        _settle_garbage_collector()
+        settle_garbage_collector()
         yield
         if mllp is not None:
             await mllp.stop()

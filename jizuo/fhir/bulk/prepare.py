@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from jizuo.core.errors import JizuoError
+from jizuo.core.runtime import settle_garbage_collector
 from jizuo.core.security import FieldCipher
 from jizuo.fhir.errors import FhirError
 from jizuo.fhir.personal_data import protect
@@ -64,6 +65,7 @@ def init_worker(cipher: FieldCipher) -> None:
     global _cipher
     _cipher = cipher
     validate_resource({"resourceType": "Patient"})  # build the pydantic models before the first batch
+    settle_garbage_collector()
 
 
 def content_digest(resource: dict[str, Any]) -> str:
