@@ -3,41 +3,12 @@ against a real `jizuo serve` process on its own seeded database."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-from pathlib import Path
-
 import pytest
 
+from tests.e2e.node_runner import ROOT, run_browser_tests
+
 pytestmark = [pytest.mark.e2e, pytest.mark.live]
-CONSOLE = Path(__file__).resolve().parents[2] / "frontend" / "console"
-BUILT = Path(__file__).resolve().parents[2] / "jizuo" / "web" / "console" / "index.html"
-
-
-def _ready() -> str | None:
-    if not BUILT.exists():
-        return "the console is not built (run `make frontend`)"
-    if not (CONSOLE / "node_modules" / "playwright-core").exists():
-        return "frontend dependencies are not installed (run `make frontend`)"
-    if not shutil.which(os.environ.get("CHROMIUM_PATH", "chromium")):
-        return "Chromium is not installed (run `make browser`)"
-    return None
 
 
 def test_console_in_a_real_browser(live_server: str) -> None:
-    missing = _ready()
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(missing)
-        pytest.skip(missing)
-    result = subprocess.run(
-        ["npm", "run", "--silent", "test:e2e"],
-        cwd=CONSOLE,
-        env={**os.environ, "BASE_URL": live_server},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    print(result.stdout[-20000:])
-    assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-4000:]
+    run_browser_tests(ROOT / "frontend" / "console", [ROOT / "jizuo" / "web" / "console" / "index.html"], live_server)
