@@ -25,7 +25,7 @@ from jizuo.core.callers import listen_for_changes
 from jizuo.core.config import Settings, get_settings
 from jizuo.core.db import make_engine, make_sessionmaker, resolve_database_url
 from jizuo.core.logging import request_id_var
-from jizuo.core.runtime import settle_garbage_collector
+from jizuo.core.runtime import mark_serving, settle_garbage_collector
 from jizuo.platform import fhir_access
 from jizuo.platform.audit import api as audit_api
 from jizuo.platform.audit import fhir as audit_fhir
@@ -125,6 +125,7 @@ def create_app(settings: Settings | None = None,
         mllp = (await start_mllp_server(app.state.sessionmaker, settings.mllp_host, settings.mllp_port)
                 if settings.mllp_port else None)
         settle_garbage_collector()
+        mark_serving()
         yield
         if mllp is not None:
             await mllp.stop()

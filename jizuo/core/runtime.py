@@ -13,3 +13,17 @@ def settle_garbage_collector() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
+
+
+_serving = False
+
+
+def mark_serving() -> None:
+    """Called once a server process has started (not by tests, which share one process and roll back every test's
+    data): process-level caches of reference data are only kept while serving."""
+    global _serving
+    _serving = True
+
+
+def serving() -> bool:
+    return _serving

@@ -9,6 +9,7 @@ Projection runs in a savepoint: a failure here never loses the clinical write (a
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jizuo.apps.recognition import repository
 from jizuo.apps.recognition.catalogue import RESULT_TYPES, CodeMap
 from jizuo.apps.recognition.extract import projection_rows
+from jizuo.core.runtime import serving
 from jizuo.fhir.service import FhirContext
 from jizuo.fhir.store import Stored
 
@@ -33,6 +35,31 @@ async def project(db: AsyncSession, batch: dict[tuple[str, str], dict[str, Any] 
             results = [str(r.get("reference", "")).removeprefix("Observation/") for r in resource.get("result") or []
                        if isinstance(r, dict)]
             await repository.set_report_of_observations(db, stored_id, results)
+
+
+REFERENCE_TTL = 30.0  # seconds a server process reuses the catalogue and the institution levels
+_reference: tuple[float, CodeMap, dict[str, int]] | None = None
+
+
+async def reference_data(db: AsyncSession) -> tuple[CodeMap, dict[str, int]]:
+    """The active catalogue's code map and every institution's level rank. Loading them was the larger part of a
+    single result write's CPU (all institutions, every request), so a serving process keeps them for
+    REFERENCE_TTL; a catalogue edit in this process forgets them at once (`forget_reference_data`), other
+    processes and registry level changes catch up within the TTL, and `jizuo recognition rebuild` re-derives
+    everything."""
+    global _reference
+    if serving() and _reference is not None and time.monotonic() < _reference[0]:
+        return _reference[1], _reference[2]
+    codes = await repository.load_code_map(db)
+    ranks = {key: org.rank for key, org in (await repository.institutions(db)).items()}
+    if serving():
+        _reference = (time.monotonic() + REFERENCE_TTL, codes, ranks)
+    return codes, ranks
+
+
+def forget_reference_data() -> None:
+    global _reference
+    _reference = None
 
 
 class RecognitionListener:
@@ -58,8 +85,7 @@ class RecognitionListener:
         try:
             async with ctx.db.begin_nested():
                 if self.codes is None:
-                    self.codes = await repository.load_code_map(ctx.db)
-                    self.ranks = {key: org.rank for key, org in (await repository.institutions(ctx.db)).items()}
+                    self.codes, self.ranks = await reference_data(ctx.db)
                 await project(ctx.db, batch, self.codes, self.ranks)
         except Exception as exc:  # noqa: BLE001 — never lose the clinical write
             log.warning("recognition projection failed for %d results: %s", len(batch), type(exc).__name__,

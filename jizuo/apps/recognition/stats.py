@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from jizuo.apps.recognition import repository
 from jizuo.apps.recognition.catalogue import retest_reasons
+from jizuo.apps.recognition.listener import forget_reference_data
 from jizuo.apps.recognition.service import LOCAL_TZ
 from jizuo.core.errors import BadRequest, NotFound
 from jizuo.fhir.access import AuditSink
@@ -135,6 +136,7 @@ async def update_item(db: AsyncSession, audit: AuditSink, scope: AccessScope, co
         await repository.replace_item_codes(db, item.id, new_codes)
     item.version += 1
     await db.flush()
+    forget_reference_data()  # results written from now on are projected with the edited item
     audit.record("recognition_item_update", None, code, "success", {"changed": sorted(changes)})
     codes = await repository.codes_of_items(db)
     return _item_view(item, codes.get(item.id, []))

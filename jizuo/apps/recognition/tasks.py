@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jizuo.apps.recognition import repository
 from jizuo.apps.recognition.catalogue import shipped, shipped_codes
 from jizuo.apps.recognition.extract import projection_rows
-from jizuo.apps.recognition.listener import RecognitionListener
+from jizuo.apps.recognition.listener import RecognitionListener, forget_reference_data
 from jizuo.apps.recognition.models import RecognitionInstitution, RecognitionItem, RecognitionResult
 from jizuo.core.clock import utcnow
 from jizuo.core.security import FieldCipher
@@ -57,6 +57,7 @@ async def seed_catalogue(db: AsyncSession) -> int:
         if org_id not in listed and org_type != "admin":
             await db.execute(insert(RecognitionInstitution).values(
                 organization_id=org_id, participating=org_type != "cdc", qc_certified=org_type in certified))
+    forget_reference_data()
     return added
 
 
