@@ -60,7 +60,9 @@ test-python: install
 test-postgres15: install
 	DATABASE_URL="$$(scripts/postgres15.sh start)" $(BIN)/python -m pytest -m "not e2e and not slow"
 
+# bench/fhir_crud.py drives its load with wrk (Debian), installed here when missing.
 bench: install
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 	$(BIN)/python bench/startup.py
 
 clean:
