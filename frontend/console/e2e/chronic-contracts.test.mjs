@@ -4,20 +4,9 @@
 //   BASE_URL=http://127.0.0.1:8000 node --test e2e/chronic-contracts.test.mjs
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { BASE_URL, input, launch, loginOk, openPage, sel, shot } from './helpers.mjs'
+import { BASE_URL, demoResidentIdNumber, input, launch, loginOk, openPage, sel, shot } from './helpers.mjs'
 
 let browser
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
-
-function demoResidentIdNumber() {
-  const python = process.env.PYTHON || join(ROOT, '.venv', 'bin', 'python')
-  const script = 'from jizuo.apps.chronic.demo import demo_resident_id_number\n' +
-    'from jizuo.core.config import get_settings\nprint(demo_resident_id_number(get_settings().demo_seed))'
-  return execFileSync(python, ['-c', script], { cwd: ROOT, encoding: 'utf8' }).trim()
-}
 
 async function tokenOf(username) {
   const res = await fetch(`${BASE_URL}/api/v1/auth/token`, {

@@ -6,21 +6,10 @@
 // the demo seed by jizuo.apps.chronic.demo.demo_resident_id_number (JIZUO_DEMO_SEED, default as the server's).
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { BASE_URL, launch, loginOk, openPage, sel, shot } from './helpers.mjs'
+import { BASE_URL, demoResidentIdNumber, launch, loginOk, openPage, sel, shot } from './helpers.mjs'
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 const DEVICE_KEY = process.env.DEVICE_KEY || 'demo-device-key-S001-01-bp'
 let browser
-
-function demoResidentIdNumber() {
-  const python = process.env.PYTHON || join(ROOT, '.venv', 'bin', 'python')
-  const script = 'from jizuo.apps.chronic.demo import demo_resident_id_number\n' +
-    'from jizuo.core.config import get_settings\nprint(demo_resident_id_number(get_settings().demo_seed))'
-  return execFileSync(python, ['-c', script], { cwd: ROOT, encoding: 'utf8' }).trim()
-}
 
 async function postReading(body, key = DEVICE_KEY) {
   const res = await fetch(`${BASE_URL}/api/v1/devices/readings`, {

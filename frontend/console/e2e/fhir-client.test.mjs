@@ -4,20 +4,10 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { Client } from 'fhir-kit-client'
-import { BASE_URL, PASSWORD } from './helpers.mjs'
-
-async function tokenFor(username) {
-  const response = await fetch(`${BASE_URL}/api/v1/auth/token`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ username, password: PASSWORD }),
-  })
-  assert.equal(response.status, 200)
-  return (await response.json()).access_token
-}
+import { BASE_URL, apiToken } from './helpers.mjs'
 
 test('fhir-kit-client: create, search with include, page, transaction, update, errors', async () => {
-  const client = new Client({ baseUrl: `${BASE_URL}/fhir`, bearerToken: await tokenFor('doctor') })
+  const client = new Client({ baseUrl: `${BASE_URL}/fhir`, bearerToken: await apiToken('doctor') })
   const patient = await client.create({
     resourceType: 'Patient',
     body: { resourceType: 'Patient', name: [{ family: '钱', given: ['客户端'] }], gender: 'female', birthDate: '1980-01-02' },

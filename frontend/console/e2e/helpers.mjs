@@ -1,4 +1,5 @@
 // Shared helpers for the console's browser tests (node:test + playwright-core + Debian's Chromium).
+import { execFileSync } from 'node:child_process'
 import { mkdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -74,4 +75,38 @@ export function api(page, path) {
     const res = await fetch(p, { headers: { Authorization: `Bearer ${sessionStorage.getItem('jizuo.access_token')}` } })
     return res.json()
   }, path)
+}
+
+export const ID_CARD = 'urn:oid:2.16.156.10011.1.3'
+
+/** An API access token for a demo account, signed in over HTTP (not through a page). */
+export async function apiToken(username, password = PASSWORD) {
+  const res = await fetch(`${BASE_URL}/api/v1/auth/token`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ username, password }),
+  })
+  if (res.status !== 200) throw new Error(`sign-in of ${username} failed: ${res.status}`)
+  return (await res.json()).access_token
+}
+
+/** A resident signed with the family doctor's team: FHIR Patient id, 身份证 (the family doctor sees it in full), name. */
+export async function signedResident() {
+  const res = await fetch(`${BASE_URL}/fhir/Patient?_count=5`,
+    { headers: { Authorization: `Bearer ${await apiToken('family_doctor')}` } })
+  const bundle = await res.json()
+  for (const entry of bundle.entry || []) {
+    const id = (entry.resource.identifier || []).find((i) => i.system === ID_CARD && /^\d{17}[\dX]$/.test(i.value))
+    if (id) return { id: entry.resource.id, idNumber: id.value, name: entry.resource.name?.[0]?.text }
+  }
+  throw new Error('no signed resident with a 身份证 visible to family_doctor')
+}
+
+/** The demo `resident`'s synthetic 身份证, derived from the server's demo seed as the demo does. */
+export function demoResidentIdNumber() {
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
+  const python = process.env.PYTHON || join(root, '.venv', 'bin', 'python')
+  const script = 'from jizuo.apps.chronic.demo import demo_resident_id_number\n' +
+    'from jizuo.core.config import get_settings\nprint(demo_resident_id_number(get_settings().demo_seed))'
+  return execFileSync(python, ['-c', script], { cwd: root, encoding: 'utf8' }).trim()
 }

@@ -5,20 +5,9 @@
 //   BASE_URL=http://127.0.0.1:8000 node --test e2e/referral-loop.test.mjs
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { BASE_URL, PASSWORD, input, launch, loginOk, openPage, sel, shot } from './helpers.mjs'
+import { BASE_URL, apiToken as token, input, launch, loginOk, openPage, sel, shot, signedResident } from './helpers.mjs'
 
-const ID_CARD = 'urn:oid:2.16.156.10011.1.3'
 let browser
-
-async function token(username) {
-  const res = await fetch(`${BASE_URL}/api/v1/auth/token`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ username, password: PASSWORD }),
-  })
-  assert.equal(res.status, 200)
-  return (await res.json()).access_token
-}
 
 async function call(username, method, path, body, type = 'application/json') {
   const res = await fetch(`${BASE_URL}${path}`, {
@@ -29,16 +18,6 @@ async function call(username, method, path, body, type = 'application/json') {
   const data = await res.json()
   assert.ok(res.ok, `${method} ${path}: ${res.status} ${JSON.stringify(data)}`)
   return data
-}
-
-/** A resident signed with the family doctor's team: their FHIR Patient id, 身份证 and name. */
-async function signedResident() {
-  const bundle = await call('family_doctor', 'GET', '/fhir/Patient?_count=5')
-  for (const entry of bundle.entry || []) {
-    const id = (entry.resource.identifier || []).find((i) => i.system === ID_CARD && /^\d{17}[\dX]$/.test(i.value))
-    if (id) return { id: entry.resource.id, idNumber: id.value, name: entry.resource.name?.[0]?.text }
-  }
-  throw new Error('no signed resident with a 身份证 visible to family_doctor')
 }
 
 before(async () => {
