@@ -35,8 +35,7 @@ def _unsupported(message: str) -> FhirError:
     return FhirError(message, issue="not-supported", code="unsupported_search")
 
 
-def components_of(res_type: str, param: SearchParam, params: dict[str, SearchParam]
-                  ) -> list[tuple[SearchParam, str]] | None:
+def components_of(param: SearchParam, params: dict[str, SearchParam]) -> list[tuple[SearchParam, str]] | None:
     by_url = {p.url: p for p in params.values() if p.url}
     found = [(by_url.get(url), expression) for url, expression in param.components]
     if not found or any(p is None or p.type == "composite" for p, _ in found):
@@ -46,7 +45,7 @@ def components_of(res_type: str, param: SearchParam, params: dict[str, SearchPar
 
 def is_supported(res_type: str, param: SearchParam, params: dict[str, SearchParam]) -> bool:
     """For the CapabilityStatement: answered exactly by `composite_condition`."""
-    components = components_of(res_type, param, params)
+    components = components_of(param, params)
     if components is None or param.expression is None:
         return False
     contexts = _contexts(res_type, param.expression)
@@ -61,9 +60,10 @@ def composite_condition(builder: ConditionBuilder, param: SearchParam, criterion
     if criterion.modifier:
         raise _unsupported(f"组合检索参数 {param.code} 不支持修饰符 :{criterion.modifier}")
     params = builder.registry.params_for(builder.res_type)
-    components = components_of(builder.res_type, param, params)
-    if components is None or param.expression is None or not is_supported(builder.res_type, param, params):
+    if not is_supported(builder.res_type, param, params):
         raise _unsupported(f"暂不支持组合检索参数：{param.code}")
+    components = components_of(param, params)
+    assert components is not None and param.expression is not None  # is_supported checked both
     contexts = _contexts(builder.res_type, param.expression)
     alternatives = []
     for raw in criterion.values:
