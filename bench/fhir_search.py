@@ -80,8 +80,14 @@ def load_cases(url: str, n: int, seed: int) -> dict[str, Any]:
         params = conn.execute("SELECT value FROM bench_dataset WHERE key = 'params'").fetchone()[0]
         patients, base = params["patients"], params["base"]
         ns = rng.sample(range(1, patients + 1), min(patients, 4 * n))
-        rows = conn.execute("SELECT n, pid, id_number, family FROM bench_patient_stage WHERE n = ANY(%s)",
-                            (ns,)).fetchall()
+        # Only patients whose staged 身份证 is the one stored: a stage rebuilt after crash recovery can differ
+        # from the load for some patients, and a lookup of a number nobody has measures nothing.
+        rows = conn.execute("""
+                SELECT s.n, s.pid, s.id_number, s.family FROM bench_patient_stage s
+                WHERE s.n = ANY(%s) AND EXISTS (
+                    SELECT 1 FROM fhir_idx_token t JOIN fhir_resource f ON f.rid = t.rid
+                    WHERE t.res_type = 'Patient' AND t.param = 'identifier' AND t.code = s.id_bidx
+                      AND f.id = s.pid)""", (ns,)).fetchall()
         rng.shuffle(rows)
         pids = [r[1] for r in rows]
         codes_of: dict[str, list[str]] = {}

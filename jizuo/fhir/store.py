@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
+import orjson
 from sqlalchemy import delete, func, insert, select, tuple_, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jizuo.fhir import store_statements as statements
+from jizuo.fhir.errors import FhirError
 from jizuo.fhir.models import INDEX_TABLES, FhirHistory, FhirResource, idx_reference
 from jizuo.fhir.searchparams import IndexRows, extract_index
 
@@ -34,11 +38,22 @@ def _stored(row: Any) -> Stored:
     return Stored(row.rid, row.res_type, row.id, row.version, row.last_updated, row.deleted, row.resource)
 
 
+def _stored_record(record: Any) -> Stored:
+    return Stored(*record.values())
+
+
 _CURRENT = select(FhirResource.rid, FhirResource.res_type, FhirResource.id, FhirResource.version,
                   FhirResource.last_updated, FhirResource.deleted, FhirResource.resource)
 
 
+_CURRENT_SQL = ("SELECT rid, res_type, id, version, last_updated, deleted, resource FROM fhir_resource "
+                "WHERE res_type = $1 AND id = $2")
+
+
 async def get_current(db: AsyncSession, res_type: str, res_id: str, *, for_update: bool = False) -> Stored | None:
+    if (driver := await _driver(db, writing=for_update)) is not None:
+        found = await driver.fetchrow(_CURRENT_SQL + (" FOR UPDATE" if for_update else ""), res_type, res_id)
+        return _stored_record(found) if found else None
     query = _CURRENT.where(FhirResource.res_type == res_type, FhirResource.id == res_id)
     if for_update:
         query = query.with_for_update()
@@ -59,8 +74,13 @@ async def get_by_rids(db: AsyncSession, rids: Sequence[int]) -> list[Stored]:
     """Current, non-deleted resources in the order of `rids`."""
     if not rids:
         return []
-    rows = {row.rid: _stored(row) for row in await db.execute(
-        _CURRENT.where(FhirResource.rid.in_(list(rids)), FhirResource.deleted.is_(False)))}
+    if (driver := await _driver(db)) is not None:
+        found = await driver.fetch("SELECT rid, res_type, id, version, last_updated, deleted, resource "
+                                   "FROM fhir_resource WHERE rid = ANY($1::bigint[]) AND NOT deleted", list(rids))
+        rows = {record["rid"]: _stored_record(record) for record in found}
+    else:
+        rows = {row.rid: _stored(row) for row in await db.execute(
+            _CURRENT.where(FhirResource.rid.in_(list(rids)), FhirResource.deleted.is_(False)))}
     return [rows[rid] for rid in rids if rid in rows]
 
 
@@ -122,11 +142,10 @@ class WriteBuffer:
             await db.execute(insert(FhirHistory), history)
         if updates:
             await db.execute(update(FhirResource), updates)
-        if stale:
-            await delete_index(db, sorted(stale))
         if resources:
             await db.execute(insert(FhirResource), resources)
-        await write_index(db, [(rid, resource, replacements) for rid, (resource, replacements) in items.items()])
+        await write_index(db, [(rid, resource, replacements) for rid, (resource, replacements) in items.items()],
+                          replacing=sorted(stale))
 
 
 async def insert_resource(db: AsyncSession, resource: dict[str, Any], now: datetime,
@@ -137,6 +156,10 @@ async def insert_resource(db: AsyncSession, resource: dict[str, Any], now: datet
         rid = await buffer.next_rid(db)
         buffer.resources.append({"rid": rid, **row})
         buffer.add_index(rid, resource, token_replacements)
+    elif (driver := await _driver(db)) is not None:
+        names, arrays = _index_arrays([(0, resource, token_replacements)], with_rid=False)
+        rid = int(await driver.fetchval(statements.insert_statement(names), row["res_type"], row["id"], now,
+                                        json_text(resource), *arrays))
     else:
         inserted = await db.scalar(insert(FhirResource).values(**row).returning(FhirResource.rid))
         assert inserted is not None
@@ -155,6 +178,12 @@ async def replace_resource(db: AsyncSession, current: Stored, resource: dict[str
                "resource": resource if resource is not None else current.resource}
     if buffer is not None:
         buffer.replace(history_row, new_row, resource, token_replacements)
+    elif (driver := await _driver(db)) is not None:
+        names, arrays = _index_arrays([(current.rid, resource, token_replacements)] if resource else [])
+        replaced = await driver.fetchval(statements.replace_statement(names), current.rid, version, now, deleted,
+                                         json_text(resource) if resource is not None else None, *arrays)
+        if not replaced:
+            raise _replaced_meanwhile(current)
     else:
         await db.execute(insert(FhirHistory), [history_row])
         await db.execute(update(FhirResource), [new_row])  # ORM bulk UPDATE by primary key (rid)
@@ -176,35 +205,97 @@ COPY_FROM = 200  # index rows of one table: from here COPY beats a multi-row INS
 _COLUMNS = {name: [c.name for c in table.columns] for name, table in INDEX_TABLES.items()}
 
 
-async def write_index(db: AsyncSession, items: Iterable[tuple[int, dict[str, Any], dict[str, str]]]) -> None:
+def _replaced_meanwhile(current: Stored) -> FhirError:
+    """Another transaction replaced the version this write started from (it was read without a lock)."""
+    return FhirError(f"资源 {current.res_type}/{current.id} 的版本 {current.version} 已被其他请求更新，"
+                     "请重新读取后再提交", status=409, issue="conflict", code="version_conflict")
+
+
+def json_text(resource: dict[str, Any]) -> str:
+    try:
+        return orjson.dumps(resource).decode()
+    except TypeError:  # integers beyond 64 bits are legal JSON numbers; orjson refuses them
+        return json.dumps(resource, ensure_ascii=False, separators=(",", ":"))
+
+
+def _batches(items: Iterable[tuple[int, dict[str, Any], dict[str, str]]]) -> dict[str, list[tuple[Any, ...]]]:
     batches: dict[str, list[tuple[Any, ...]]] = {name: [] for name in INDEX_TABLES}
     for rid, resource, replacements in items:
         rows = index_rows(rid, resource, replacements)
         res_type = resource["resourceType"]
         for name, batch in batches.items():
             batch.extend((rid, res_type, *values) for values in getattr(rows, name))
+    return batches
+
+
+def _index_arrays(items: Iterable[tuple[int, dict[str, Any], dict[str, str]]], *, with_rid: bool = True
+                  ) -> tuple[tuple[str, ...], list[list[Any]]]:
+    """The index tables that get rows, and one array per column of each (see store_statements)."""
+    names: list[str] = []
+    arrays: list[list[Any]] = []
+    for name, batch in _batches(items).items():
+        if batch:
+            names.append(name)
+            columns = [list(column) for column in zip(*batch, strict=True)]
+            arrays.extend(columns if with_rid else columns[1:])
+    return tuple(names), arrays
+
+
+async def write_index(db: AsyncSession, items: Iterable[tuple[int, dict[str, Any], dict[str, str]]], *,
+                      replacing: Sequence[int] = ()) -> None:
+    """Index rows of `items`; with `replacing`, the old index rows of those rids go first."""
+    batches = _batches(items)
+    driver = await _driver(db)
+    if driver is None:
+        if replacing:
+            await _delete_index_each(db, replacing)
+        for name, batch in batches.items():
+            if batch:
+                columns = _COLUMNS[name]
+                await db.execute(insert(INDEX_TABLES[name]), [dict(zip(columns, row, strict=True)) for row in batch])
+        return
+    small: dict[str, list[tuple[Any, ...]]] = {}
     for name, batch in batches.items():
-        if not batch:
-            continue
-        copier = await _copier(db) if len(batch) >= COPY_FROM else None
-        if copier is not None:
-            await copier.copy_records_to_table(INDEX_TABLES[name].name, records=batch, columns=_COLUMNS[name])
-        else:
-            columns = _COLUMNS[name]
-            await db.execute(insert(INDEX_TABLES[name]), [dict(zip(columns, row, strict=True)) for row in batch])
+        if len(batch) >= COPY_FROM:
+            if replacing:  # COPY cannot wait for the deletes of the statement below: delete first
+                await driver.execute(statements.index_statement((), True), list(replacing))
+                replacing = ()
+            await driver.copy_records_to_table(INDEX_TABLES[name].name, records=batch, columns=_COLUMNS[name])
+        elif batch:
+            small[name] = batch
+    if small or replacing:
+        names = tuple(small)
+        arrays = [list(column) for batch in small.values() for column in zip(*batch, strict=True)]
+        head = [list(replacing)] if replacing else []
+        await driver.execute(statements.index_statement(names, bool(replacing)), *head, *arrays)
 
 
-async def _copier(db: AsyncSession) -> Any:
-    """The session's asyncpg connection, for COPY — only inside the session's open transaction (a COPY outside
-    one would commit on its own); None otherwise, and the caller INSERTs instead."""
+async def _driver(db: AsyncSession, *, writing: bool = True) -> Any:
+    """The session's asyncpg connection, to run the store's hottest statements without the ORM's per-statement
+    cost (about as much Python again as asyncpg's). A transactional session's transaction is begun first, as
+    SQLAlchemy would begin it for its own first statement. Writers get it only inside a transaction (outside
+    one each statement would commit on its own); None otherwise, or for another driver: the callers then go
+    through SQLAlchemy."""
     connection = await db.connection()
     raw = await connection.get_raw_connection()
-    driver = raw.driver_connection
-    return driver if driver is not None and hasattr(driver, "copy_records_to_table") \
-        and driver.is_in_transaction() else None
+    driver, adapted = raw.driver_connection, cast(Any, raw.dbapi_connection)
+    if driver is None or not hasattr(driver, "copy_records_to_table"):
+        return None
+    if not driver.is_in_transaction() and getattr(adapted, "isolation_level", None) != "autocommit" \
+            and getattr(adapted, "_transaction", True) is None:
+        await adapted._start_transaction()  # SQLAlchemy's asyncpg adapter (pinned in requirements.lock)
+    return driver if driver.is_in_transaction() or not writing else None
 
 
 async def delete_index(db: AsyncSession, rids: Sequence[int]) -> None:
+    driver = await _driver(db)
+    if driver is None:
+        await _delete_index_each(db, rids)
+    else:
+        await driver.execute(statements.index_statement((), True), list(rids))
+
+
+async def _delete_index_each(db: AsyncSession, rids: Sequence[int]) -> None:
     for table in INDEX_TABLES.values():
         await db.execute(delete(table).where(table.c.rid.in_(list(rids))))
 

@@ -63,6 +63,9 @@ class ConditionBuilder:
         self.res_type = res_type
         self.registry = get_registry()
         self.unknown: list[str] = []
+        # A date criterion that asks for "from X on" (ge, gt, sa): its matches are the recent arrivals, so an
+        # unsorted search reads newest first and stops at once instead of walking years of older rows.
+        self.recent_first = False
 
     # --- entry point ------------------------------------------------------------------------------------
     def condition(self, criterion: Criterion) -> Condition:
@@ -71,6 +74,7 @@ class ConditionBuilder:
         if criterion.code == "_id":
             return self._id(criterion)
         if criterion.code == "_lastUpdated":
+            self._note_direction(criterion)
             return or_(*[self._date_against(value, resource.c.last_updated, resource.c.last_updated
                                             + timedelta(microseconds=1)) for value in criterion.values])
         param = self.registry.param(self.res_type, criterion.code)
@@ -143,7 +147,12 @@ class ConditionBuilder:
                 alternatives.append(s.c.value_norm.startswith(normalise_string(value), autoescape=True))
         return _in_index(s, self.res_type, param.code, or_(*alternatives))
 
+    def _note_direction(self, criterion: Criterion) -> None:
+        if all(take_prefix(value)[0] in ("ge", "gt", "sa") for value in criterion.values):
+            self.recent_first = True
+
     def _date(self, param: SearchParam, criterion: Criterion) -> Condition:
+        self._note_direction(criterion)
         d = idx_date
         return _in_index(d, self.res_type, param.code,
                          or_(*[self._date_against(v, d.c.low, d.c.high) for v in criterion.values]))

@@ -101,9 +101,9 @@ def _decode_cursor(token: str, keys: list[SortKey]) -> list[Any]:
         raise FhirError("翻页游标无效，请从第一页重新检索", code="invalid_cursor") from exc
 
 
-def _after(keys: list[SortKey], values: list[Any]) -> ColumnElement[bool]:
+def _after(keys: list[SortKey], values: list[Any], rid_descending: bool) -> ColumnElement[bool]:
     """Keyset condition: rows strictly after `values` in (keys..., rid) order."""
-    columns = [(k.expression, k.descending) for k in keys] + [(resource.c.rid, keys[0].descending if keys else False)]
+    columns = [(k.expression, k.descending) for k in keys] + [(resource.c.rid, rid_descending)]
     alternatives = []
     for position, (column, descending) in enumerate(columns):
         equal_before = [c == v for (c, _), v in zip(columns[:position], values[:position], strict=True)]
@@ -130,11 +130,14 @@ async def search(db: AsyncSession, res_type: str, params: list[tuple[str, str]],
             conditions.append(builder.condition(Criterion(name, value)))
     count = parse_count(options.get("_count"))
     keys = [_sort_key(builder, res_type, spec) for spec in options.get("_sort", "").split(",") if spec]
+    # rid follows arrival. Without _sort the order is arrival order, newest first when a date criterion asks
+    # for recent data (the builder notes it); the same parameters give the same order on every page.
+    rid_descending = keys[0].descending if keys else builder.recent_first
     query = select(resource.c.rid, *[k.expression for k in keys]).where(*conditions)
     if cursor := options.get("_cursor"):
-        query = query.where(_after(keys, _decode_cursor(cursor, keys)))
+        query = query.where(_after(keys, _decode_cursor(cursor, keys), rid_descending))
     order = [k.expression.desc() if k.descending else k.expression.asc() for k in keys]
-    order.append(resource.c.rid.desc() if keys and keys[0].descending else resource.c.rid.asc())
+    order.append(resource.c.rid.desc() if rid_descending else resource.c.rid.asc())
     rows = [] if count == 0 else list(await db.execute(query.order_by(*order).limit(count + 1)))
     next_cursor = None
     if len(rows) > count:
