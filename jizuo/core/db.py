@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from functools import cache
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import MetaData, Select, func
+import orjson
+from sqlalchemy import JSON, MetaData, Select, Table, func, insert
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -68,3 +72,60 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 async def session_scope(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
     async with factory() as session:
         yield session
+
+
+async def driver_connection(db: AsyncSession, *, writing: bool = True) -> Any:
+    """The session's asyncpg connection, to run the hottest statements (FHIR store, audit, projections)
+    without the ORM's per-statement cost (about as much Python again as asyncpg's own). A transactional
+    session's transaction is begun first, as SQLAlchemy would begin it for its own first statement. Writers
+    get it only inside a transaction (outside one each statement would commit on its own); None otherwise, or
+    for another driver: the callers then go through SQLAlchemy."""
+    connection = await db.connection()
+    raw = await connection.get_raw_connection()
+    driver, adapted = raw.driver_connection, cast(Any, raw.dbapi_connection)
+    if driver is None or not hasattr(driver, "copy_records_to_table"):
+        return None
+    if not driver.is_in_transaction() and getattr(adapted, "isolation_level", None) != "autocommit" \
+            and getattr(adapted, "_transaction", True) is None:
+        await adapted._start_transaction()  # SQLAlchemy's asyncpg adapter (pinned in requirements.lock)
+    return driver if driver.is_in_transaction() or not writing else None
+
+
+@cache
+def unnest_insert_sql(table: Table, columns: tuple[str, ...], first: int = 1) -> str:
+    """`INSERT INTO table (columns) SELECT * FROM unnest($first::type[], …)`: many rows, one array per column."""
+    dialect = postgresql.dialect()
+    arrays = ", ".join(f"${first + i}::{table.c[name].type.compile(dialect=dialect)}[]"
+                       for i, name in enumerate(columns))
+    return f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT * FROM unnest({arrays})"
+
+
+def column_arrays(table: Table, columns: tuple[str, ...], rows: Sequence[Mapping[str, Any]]) -> list[list[Any]]:
+    """The arrays for unnest_insert_sql; JSON values as text, as SQLAlchemy's asyncpg codec takes them."""
+    arrays = []
+    for name in columns:
+        values = [row[name] for row in rows]
+        if isinstance(table.c[name].type, JSON):
+            values = [None if v is None else json_text(v) for v in values]
+        arrays.append(values)
+    return arrays
+
+
+def json_text(value: Any) -> str:
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # integers beyond 64 bits are legal JSON numbers; orjson refuses them
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+async def insert_rows(db: AsyncSession, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """A multi-row INSERT in one statement on the session's asyncpg connection. Every row must name every column
+    the first row names (no Python-side defaults are applied); other drivers go through SQLAlchemy."""
+    if not rows:
+        return
+    driver = await driver_connection(db)
+    if driver is None:
+        await db.execute(insert(table), list(rows))
+        return
+    columns = tuple(rows[0])
+    await driver.execute(unnest_insert_sql(table, columns), *column_arrays(table, columns, rows))

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-import orjson
 from sqlalchemy import delete, func, insert, select, tuple_, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jizuo.core.db import driver_connection as _driver
+from jizuo.core.db import json_text
 from jizuo.fhir import store_statements as statements
 from jizuo.fhir.errors import FhirError
 from jizuo.fhir.models import INDEX_TABLES, FhirHistory, FhirResource, idx_reference
@@ -74,7 +74,7 @@ async def get_by_rids(db: AsyncSession, rids: Sequence[int]) -> list[Stored]:
     """Current, non-deleted resources in the order of `rids`."""
     if not rids:
         return []
-    if (driver := await _driver(db)) is not None:
+    if (driver := await _driver(db, writing=False)) is not None:
         found = await driver.fetch("SELECT rid, res_type, id, version, last_updated, deleted, resource "
                                    "FROM fhir_resource WHERE rid = ANY($1::bigint[]) AND NOT deleted", list(rids))
         rows = {record["rid"]: _stored_record(record) for record in found}
@@ -211,13 +211,6 @@ def _replaced_meanwhile(current: Stored) -> FhirError:
                      "请重新读取后再提交", status=409, issue="conflict", code="version_conflict")
 
 
-def json_text(resource: dict[str, Any]) -> str:
-    try:
-        return orjson.dumps(resource).decode()
-    except TypeError:  # integers beyond 64 bits are legal JSON numbers; orjson refuses them
-        return json.dumps(resource, ensure_ascii=False, separators=(",", ":"))
-
-
 def _batches(items: Iterable[tuple[int, dict[str, Any], dict[str, str]]]) -> dict[str, list[tuple[Any, ...]]]:
     batches: dict[str, list[tuple[Any, ...]]] = {name: [] for name in INDEX_TABLES}
     for rid, resource, replacements in items:
@@ -268,23 +261,6 @@ async def write_index(db: AsyncSession, items: Iterable[tuple[int, dict[str, Any
         arrays = [list(column) for batch in small.values() for column in zip(*batch, strict=True)]
         head = [list(replacing)] if replacing else []
         await driver.execute(statements.index_statement(names, bool(replacing)), *head, *arrays)
-
-
-async def _driver(db: AsyncSession, *, writing: bool = True) -> Any:
-    """The session's asyncpg connection, to run the store's hottest statements without the ORM's per-statement
-    cost (about as much Python again as asyncpg's). A transactional session's transaction is begun first, as
-    SQLAlchemy would begin it for its own first statement. Writers get it only inside a transaction (outside
-    one each statement would commit on its own); None otherwise, or for another driver: the callers then go
-    through SQLAlchemy."""
-    connection = await db.connection()
-    raw = await connection.get_raw_connection()
-    driver, adapted = raw.driver_connection, cast(Any, raw.dbapi_connection)
-    if driver is None or not hasattr(driver, "copy_records_to_table"):
-        return None
-    if not driver.is_in_transaction() and getattr(adapted, "isolation_level", None) != "autocommit" \
-            and getattr(adapted, "_transaction", True) is None:
-        await adapted._start_transaction()  # SQLAlchemy's asyncpg adapter (pinned in requirements.lock)
-    return driver if driver.is_in_transaction() or not writing else None
 
 
 async def delete_index(db: AsyncSession, rids: Sequence[int]) -> None:

@@ -10,9 +10,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import case, delete, func, insert, select, update
+from sqlalchemy import Table, case, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jizuo.apps.recognition.catalogue import CodeMap, ItemRule
@@ -24,6 +24,7 @@ from jizuo.apps.recognition.models import (
     RecognitionPrompt,
     RecognitionResult,
 )
+from jizuo.core.db import column_arrays, driver_connection, unnest_insert_sql
 from jizuo.fhir.models import FhirResource
 from jizuo.platform.mpi.models import MpiSourceRecord
 from jizuo.platform.registry.codes import LEVEL_RANK
@@ -171,7 +172,18 @@ async def prior_results(db: AsyncSession, patient_ids: Sequence[str], item_codes
 
 async def replace_projections(db: AsyncSession, keys: Sequence[tuple[str, str]], rows: list[dict[str, Any]]
                               ) -> None:
-    """The rows of these (type, id) results are replaced by `rows`: one DELETE per type, one INSERT."""
+    """The rows of these (type, id) results are replaced by `rows`: one statement (a single result's write is
+    the common case), or through SQLAlchemy one DELETE per type and one INSERT."""
+    driver = await driver_connection(db)
+    if driver is not None:
+        table = cast(Table, RecognitionResult.__table__)
+        columns = tuple(rows[0]) if rows else ()
+        keys_sql = ("WITH d AS (DELETE FROM recognition_result WHERE (resource_type, resource_id) IN "
+                    "(SELECT * FROM unnest($1::text[], $2::text[]))) ")
+        statement = keys_sql + (unnest_insert_sql(table, columns, 3) if rows else "SELECT 1")
+        await driver.execute(statement, [t for t, _ in keys], [i for _, i in keys],
+                             *(column_arrays(table, columns, rows) if rows else ()))
+        return
     by_type: dict[str, list[str]] = {}
     for res_type, res_id in keys:
         by_type.setdefault(res_type, []).append(res_id)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import Table, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from jizuo.core.db import Q
+from jizuo.core.db import Q, insert_rows
 from jizuo.platform.audit.models import AuditEvent
 
 
@@ -22,8 +22,7 @@ async def ensure_audit_partitions(connection: AsyncConnection, months_ahead: int
 
 
 async def insert_events(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        await session.execute(insert(AuditEvent), rows)
+    await insert_rows(session, cast(Table, AuditEvent.__table__), rows)  # one statement, not the ORM's bulk machinery
 
 
 @dataclass(frozen=True)
