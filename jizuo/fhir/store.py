@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, insert, select, tuple_, union_all, update
+from sqlalchemy import Table, delete, func, insert, select, tuple_, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jizuo.core.db import column_arrays, insert_rows, json_text
 from jizuo.core.db import driver_connection as _driver
-from jizuo.core.db import json_text
 from jizuo.fhir import store_statements as statements
 from jizuo.fhir.errors import FhirError
 from jizuo.fhir.models import INDEX_TABLES, FhirHistory, FhirResource, idx_reference
@@ -138,14 +138,29 @@ class WriteBuffer:
         updates, self.updates = self.updates, []
         stale, self.stale = self.stale, set()
         items, self.index = self.index, {}
-        if history:
-            await db.execute(insert(FhirHistory), history)
+        await insert_rows(db, _HISTORY, history)
         if updates:
-            await db.execute(update(FhirResource), updates)
-        if resources:
-            await db.execute(insert(FhirResource), resources)
+            await _update_versions(db, updates)
+        await insert_rows(db, _RESOURCE, resources)
         await write_index(db, [(rid, resource, replacements) for rid, (resource, replacements) in items.items()],
                           replacing=sorted(stale))
+
+
+_RESOURCE, _HISTORY = cast(Table, FhirResource.__table__), cast(Table, FhirHistory.__table__)
+_UPDATE_VERSIONS = (
+    "UPDATE fhir_resource f SET version = u.version, last_updated = u.last_updated, deleted = u.deleted, "
+    "resource = u.resource FROM unnest($1::bigint[], $2::int[], $3::timestamptz[], $4::boolean[], $5::jsonb[]) "
+    "AS u(rid, version, last_updated, deleted, resource) WHERE f.rid = u.rid")
+
+
+async def _update_versions(db: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """New current versions by rid, in one statement."""
+    driver = await _driver(db)
+    if driver is None:
+        await db.execute(update(FhirResource), rows)  # ORM bulk UPDATE by primary key (rid)
+        return
+    columns = ("rid", "version", "last_updated", "deleted", "resource")
+    await driver.execute(_UPDATE_VERSIONS, *column_arrays(_RESOURCE, columns, rows))
 
 
 async def insert_resource(db: AsyncSession, resource: dict[str, Any], now: datetime,
