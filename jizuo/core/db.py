@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
@@ -91,12 +92,19 @@ async def driver_connection(db: AsyncSession, *, writing: bool = True) -> Any:
     return driver if driver.is_in_transaction() or not writing else None
 
 
+def unnest_arrays(table: Table, columns: Sequence[str], first: int) -> str:
+    """`$first::type[], …`: one typed array parameter per column, for `unnest`. A length limit is left off the
+    cast (an explicit cast to VARCHAR(n) truncates silently), so the column itself refuses a value too long."""
+    dialect = postgresql.dialect()
+    types = [re.sub(r"^(VARCHAR|CHAR)\(\d+\)$", r"\1", table.c[name].type.compile(dialect=dialect))
+             for name in columns]
+    return ", ".join(f"${first + i}::{pg_type}[]" for i, pg_type in enumerate(types))
+
+
 @cache
 def unnest_insert_sql(table: Table, columns: tuple[str, ...], first: int = 1) -> str:
     """`INSERT INTO table (columns) SELECT * FROM unnest($first::type[], …)`: many rows, one array per column."""
-    dialect = postgresql.dialect()
-    arrays = ", ".join(f"${first + i}::{table.c[name].type.compile(dialect=dialect)}[]"
-                       for i, name in enumerate(columns))
+    arrays = unnest_arrays(table, columns, first)
     return f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT * FROM unnest({arrays})"
 
 

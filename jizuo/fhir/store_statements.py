@@ -14,54 +14,31 @@ from __future__ import annotations
 
 from functools import cache
 
-from sqlalchemy import BigInteger, DateTime, Integer, Numeric
-
+from jizuo.core.db import unnest_arrays, unnest_insert_sql
 from jizuo.fhir.models import INDEX_TABLES
 
-
-def _pg_type(column_type: object) -> str:
-    if isinstance(column_type, BigInteger):
-        return "bigint"
-    if isinstance(column_type, Integer):
-        return "int"
-    if isinstance(column_type, DateTime):
-        return "timestamptz"
-    if isinstance(column_type, Numeric):
-        return "numeric"
-    return "text"
-
-
-# extract_index() field name → (table name, columns, their PostgreSQL types), rid first
-TABLES: dict[str, tuple[str, list[str], list[str]]] = {
-    name: (table.name, [c.name for c in table.columns], [_pg_type(c.type) for c in table.columns])
-    for name, table in INDEX_TABLES.items()
-}
 _RESOURCE_COLUMNS = "rid, version, res_type, id, last_updated, deleted, resource"
-
-
-def _arrays(types: list[str], first: int) -> str:
-    return ", ".join(f"${first + i}::{t}[]" for i, t in enumerate(types))
 
 
 def _index_inserts(names: tuple[str, ...], first: int, rid_from: str | None) -> list[str]:
     """`rid_from`: a CTE whose `rid` every row takes (a create); None: the rid is the first array."""
     parts = []
     for name in names:
-        table, columns, types = TABLES[name]
+        table = INDEX_TABLES[name]
+        columns = tuple(c.name for c in table.columns)  # rid first
         if rid_from is None:
-            parts.append(f"i_{name} AS (INSERT INTO {table} ({', '.join(columns)}) "
-                          f"SELECT * FROM unnest({_arrays(types, first)}))")
-            first += len(types)
+            parts.append(f"i_{name} AS ({unnest_insert_sql(table, columns, first)})")
+            first += len(columns)
         else:
-            parts.append(f"i_{name} AS (INSERT INTO {table} ({', '.join(columns)}) "
-                         f"SELECT {rid_from}.rid, u.* FROM {rid_from}, unnest({_arrays(types[1:], first)}) u)")
-            first += len(types) - 1
+            parts.append(f"i_{name} AS (INSERT INTO {table.name} ({', '.join(columns)}) SELECT {rid_from}.rid, u.* "
+                         f"FROM {rid_from}, unnest({unnest_arrays(table, columns[1:], first)}) u)")
+            first += len(columns) - 1
     return parts
 
 
 def _index_deletes(rid_array: str) -> list[str]:
-    return [f"d_{name} AS (DELETE FROM {table} WHERE rid = ANY({rid_array}))" for name, (table, _, _)
-            in TABLES.items()]
+    return [f"d_{name} AS (DELETE FROM {table.name} WHERE rid = ANY({rid_array}))"
+            for name, table in INDEX_TABLES.items()]
 
 
 @cache

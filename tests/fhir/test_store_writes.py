@@ -4,14 +4,20 @@ replaced meanwhile must be refused (409) and change nothing. Also: the order of 
 
 from __future__ import annotations
 
+import uuid
+from typing import cast
+
+import asyncpg
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Table, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jizuo.core.clock import utcnow
+from jizuo.core.db import insert_rows
 from jizuo.fhir import store
 from jizuo.fhir.errors import FhirError
+from jizuo.platform.audit.models import AuditEvent
 from tests.conftest import TokenFor, bearer
 from tests.fhir.test_rest import FHIR, observation
 
@@ -118,3 +124,16 @@ async def test_unsorted_date_searches_start_where_the_matches_arrived(
     assert await all_pages({**subject, "date": "lt2026-12-31"}) == ids
     assert await all_pages(subject) == ids
     assert await all_pages({**subject, "date": "ge2026-01-01", "_sort": "date"}) == ids
+
+
+async def test_a_value_too_long_for_its_column_is_refused_not_cut(db: AsyncSession) -> None:
+    """insert_rows casts its arrays without a length limit: VARCHAR(128) refuses 200 characters as before."""
+    row = {"id": uuid.uuid4(), "at": utcnow(), "actor_id": None, "actor_username": "doctor", "actor_role": "doctor",
+           "organization_code": None, "action": "read", "resource_type": "Observation", "resource_id": "x" * 200,
+           "purpose": None, "outcome": "success", "ip": None, "request_id": None, "detail": {"k": "值"}}
+    with pytest.raises(asyncpg.StringDataRightTruncationError):
+        async with db.begin_nested():
+            await insert_rows(db, cast(Table, AuditEvent.__table__), [row])
+    await insert_rows(db, cast(Table, AuditEvent.__table__), [{**row, "resource_id": "x" * 128}])
+    stored = await db.scalar(text("SELECT detail->>'k' FROM audit_event WHERE id = :id"), {"id": row["id"]})
+    assert stored == "值"
