@@ -19,7 +19,7 @@ class Settings(BaseSettings):
     workers: int = 1
     # When set, used instead of the embedded server. Read without the prefix, as operators expect.
     database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
-    db_pool_size: int = 10
+    db_pool_size: int = 20
     # HL7 v2 over MLLP (TCP): the listener starts with the server when a port is set (off when unset).
     mllp_port: int | None = None
     mllp_host: str = "127.0.0.1"

@@ -254,3 +254,29 @@ async def test_deleting_a_patient_retires_its_link(client: httpx.AsyncClient, to
     assert (await client.get(f"/api/v1/mpi/patients/{created}", headers=bearer(doctor))).status_code == 404
     gone = (await client.get(f"/api/v1/mpi/persons/{person}", headers=bearer(doctor))).json()
     assert gone["status"] == "retired"
+
+
+async def test_patients_of_one_transaction_bundle_are_linked_together(client: httpx.AsyncClient, db: AsyncSession,
+                                                                      token_for: TokenFor) -> None:
+    """A bundle's Patients are linked at its end, set-wise: two records of one person inside the bundle and a
+    record of a person registered before it all find their person, as one by one."""
+    doctor = await token_for("doctor")
+    known = id_number(date(1975, 3, 2), 301)
+    earlier = await post_patient(client, doctor, patient("沈国华", "male", "1975-03-02", id_card=known, mrn="H-3"))
+    twice = id_number(date(1990, 8, 9), 302, "female")
+    records = [patient("许丽娟", "female", "1990-08-09", id_card=twice, org=HOSPITAL, mrn="H-4"),
+               patient("许丽娟", "female", "1990-08-09", id_card=twice, org=CENTRE, mrn="C-4"),
+               patient("沈国华", "male", "1975-03-02", id_card=known, org=CENTRE_2, mrn="C2-3")]
+    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"fullUrl": f"urn:uuid:00000000-0000-4000-8000-00000000000{i}", "resource": r,
+         "request": {"method": "POST", "url": "Patient"}} for i, r in enumerate(records)]}
+    done = await client.post("/fhir", json=bundle, headers=bearer(doctor))
+    assert done.status_code == 200, done.text
+    ids = [entry["response"]["location"].split("/")[1] for entry in done.json()["entry"]]
+    people = [await person_of(client, doctor, i) for i in ids]
+    assert people[0]["person_id"] == people[1]["person_id"] != people[2]["person_id"]
+    assert people[1]["method"] == "deterministic:id_card" and people[1]["matched_patient_id"] == ids[0]
+    assert people[2]["person_id"] == (await person_of(client, doctor, earlier))["person_id"]
+    audit = (await db.scalars(select(AuditEvent).where(AuditEvent.action == "mpi_link",
+                                                       AuditEvent.resource_id.in_(ids)))).all()
+    assert sorted(a.resource_id for a in audit) == sorted(ids)
