@@ -8,7 +8,7 @@ which writes the audit rows in the same transaction. Whatever an endpoint leaves
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -54,16 +54,24 @@ def _failure_outcome(exc: BaseException) -> tuple[str, str]:
 
 
 async def unit_of_work(request: Request) -> AsyncIterator[Unit]:
-    async with _unit(request, request.app.state.sessionmaker, autocommit=False) as unit:
+    async with write_unit(request) as unit:
         yield unit
 
 
-async def read_unit_of_work(request: Request) -> AsyncIterator[Unit]:
+def read_unit(request: Request) -> AbstractAsyncContextManager[Unit]:
     """For endpoints that only read (FHIR read, search, history): no BEGIN/ROLLBACK round trips — each
     statement is its own transaction, which at READ COMMITTED sees exactly what it would inside one. Tests
     hand in a single sessionmaker (savepoints), so there it is the ordinary unit of work."""
     read_factory = getattr(request.app.state, "read_sessionmaker", None)
-    async with _unit(request, read_factory or request.app.state.sessionmaker, read_factory is not None) as unit:
+    return _unit(request, read_factory or request.app.state.sessionmaker, read_factory is not None)
+
+
+def write_unit(request: Request) -> AbstractAsyncContextManager[Unit]:
+    return _unit(request, request.app.state.sessionmaker, autocommit=False)
+
+
+async def read_unit_of_work(request: Request) -> AsyncIterator[Unit]:
+    async with read_unit(request) as unit:
         yield unit
 
 
@@ -110,6 +118,11 @@ async def current_scope(request: Request, unit: UnitDep, token: Token) -> Access
 
 
 async def read_scope(request: Request, unit: ReadUnitDep, token: Token) -> AccessScope:
+    return await _scope(request, unit, token)
+
+
+async def scope_of(request: Request, unit: Unit, token: str | None) -> AccessScope:
+    """The caller, for dependencies that open their unit of work themselves (one dependency instead of three)."""
     return await _scope(request, unit, token)
 
 

@@ -87,9 +87,9 @@ async def search_audit_events(request: Request, scope: ScopeDep, unit: UnitDep,
 
 
 @router.get("/AuditEvent/{event_id}", summary="AuditEvent read")
-async def read_audit_event(event_id: str, scope: ScopeDep, unit: UnitDep,
-                           fhir: Annotated[PlatformFhirRequest, Depends(fhir_request)]) -> Response:
+async def read_audit_event(event_id: str, fhir: Annotated[PlatformFhirRequest, Depends(fhir_request)]) -> Response:
     """The platform's own audit rows first; an AuditEvent an institution sent in is read from the store."""
+    scope, unit = fhir.scope, fhir.unit
     try:
         key: uuid.UUID | None = uuid.UUID(event_id)
     except ValueError:
