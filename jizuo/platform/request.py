@@ -114,19 +114,15 @@ Token = Annotated[str | None, Depends(bearer)]
 
 
 async def current_scope(request: Request, unit: UnitDep, token: Token) -> AccessScope:
-    return await _scope(request, unit, token)
+    return await scope_of(request, unit, token)
 
 
 async def read_scope(request: Request, unit: ReadUnitDep, token: Token) -> AccessScope:
-    return await _scope(request, unit, token)
+    return await scope_of(request, unit, token)
 
 
 async def scope_of(request: Request, unit: Unit, token: str | None) -> AccessScope:
-    """The caller, for dependencies that open their unit of work themselves (one dependency instead of three)."""
-    return await _scope(request, unit, token)
-
-
-async def _scope(request: Request, unit: Unit, token: str | None) -> AccessScope:
+    """The caller behind the bearer token, identified in the unit's audit trail."""
     if not token:
         raise AuthenticationFailed("未登录或登录已过期，请先登录", code="not_authenticated",
                                    headers={"WWW-Authenticate": "Bearer"})
