@@ -4,13 +4,13 @@ their residents become unsigned — hourly, so a server that runs across midnigh
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jizuo.apps.chronic.contract_repository import expire_contracts
 from jizuo.core.clock import today_in_shanghai
+from jizuo.core.periodic import run_every
 from jizuo.platform.audit.service import Actor, AuditTrail
 
 log = logging.getLogger(__name__)
@@ -29,11 +29,10 @@ async def expire_once(factory: async_sessionmaker[AsyncSession]) -> int:
     return count
 
 
+async def _expire_and_log(factory: async_sessionmaker[AsyncSession]) -> None:
+    if count := await expire_once(factory):
+        log.info("family-doctor contracts expired: %d", count)
+
+
 async def run_contract_expiry(factory: async_sessionmaker[AsyncSession]) -> None:
-    while True:
-        try:
-            if count := await expire_once(factory):
-                log.info("family-doctor contracts expired: %d", count)
-        except Exception:  # noqa: BLE001 — the database may be restarting; try again next tick
-            log.exception("contract expiry tick failed")
-        await asyncio.sleep(TICK_SECONDS)
+    await run_every(TICK_SECONDS, ("contract expiry tick", lambda: _expire_and_log(factory)))

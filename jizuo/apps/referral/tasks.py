@@ -3,17 +3,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
-
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jizuo.apps.referral.loop import sweep_once
 from jizuo.apps.referral.service import expire_overdue
+from jizuo.core.periodic import run_every
 from jizuo.core.security import get_field_cipher
 from jizuo.platform.audit.service import AuditTrail
 
-log = logging.getLogger(__name__)
 TICK_SECONDS = 60.0
 
 
@@ -27,13 +24,6 @@ async def expire_once(factory: async_sessionmaker[AsyncSession]) -> int:
 
 
 async def run_expiry(factory: async_sessionmaker[AsyncSession]) -> None:
-    while True:
-        try:
-            await expire_once(factory)
-        except Exception:  # noqa: BLE001 — the database may be restarting; try again next tick
-            log.exception("referral expiry tick failed")
-        try:
-            await sweep_once(factory)  # visits whose patient the MPI linked after they were captured
-        except Exception:  # noqa: BLE001
-            log.exception("referral visit sweep failed")
-        await asyncio.sleep(TICK_SECONDS)
+    await run_every(TICK_SECONDS, ("referral expiry tick", lambda: expire_once(factory)),
+                    # visits whose patient the MPI linked after they were captured
+                    ("referral visit sweep", lambda: sweep_once(factory)))

@@ -3,11 +3,11 @@ locks its source row and moves the watermark in the batch's transaction)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from jizuo.core.periodic import run_every
 from jizuo.platform.ingest.frontdb import due_sources, pull
 
 log = logging.getLogger(__name__)
@@ -26,9 +26,4 @@ async def pull_due_sources(factory: async_sessionmaker[AsyncSession]) -> int:
 
 
 async def run_schedule(factory: async_sessionmaker[AsyncSession]) -> None:
-    while True:
-        try:
-            await pull_due_sources(factory)
-        except Exception:  # noqa: BLE001 — the database may be restarting; try again next tick
-            log.exception("front-end database schedule tick failed")
-        await asyncio.sleep(TICK_SECONDS)
+    await run_every(TICK_SECONDS, ("front-end database schedule tick", lambda: pull_due_sources(factory)))

@@ -13,6 +13,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jizuo.core.clock import utcnow
+from jizuo.core.periodic import run_every
 from jizuo.platform.notifications import repository
 from jizuo.platform.notifications.models import NotificationOutbox
 
@@ -55,12 +56,11 @@ async def deliver_due(db: AsyncSession, limit: int = 100) -> int:
     return sent
 
 
+async def _deliver_tick(factory: async_sessionmaker[AsyncSession]) -> None:
+    async with factory() as db:
+        await deliver_due(db)
+        await db.commit()
+
+
 async def run_delivery(factory: async_sessionmaker[AsyncSession]) -> None:
-    while True:
-        try:
-            async with factory() as db:
-                await deliver_due(db)
-                await db.commit()
-        except Exception:  # noqa: BLE001 — the database may be restarting; try again next tick
-            log.exception("notification delivery tick failed")
-        await asyncio.sleep(TICK_SECONDS)
+    await run_every(TICK_SECONDS, ("notification delivery tick", lambda: _deliver_tick(factory)))
