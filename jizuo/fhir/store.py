@@ -202,9 +202,8 @@ async def replace_resource(db: AsyncSession, current: Stored, resource: dict[str
     else:
         await db.execute(insert(FhirHistory), [history_row])
         await db.execute(update(FhirResource), [new_row])  # ORM bulk UPDATE by primary key (rid)
-        await delete_index(db, [current.rid])
-        if resource is not None:
-            await write_index(db, [(current.rid, resource, token_replacements)])
+        await write_index(db, [(current.rid, resource, token_replacements)] if resource is not None else [],
+                          replacing=[current.rid])
     return Stored(current.rid, current.res_type, current.id, version, now, deleted, resource)
 
 
@@ -276,14 +275,6 @@ async def write_index(db: AsyncSession, items: Iterable[tuple[int, dict[str, Any
         arrays = [list(column) for batch in small.values() for column in zip(*batch, strict=True)]
         head = [list(replacing)] if replacing else []
         await driver.execute(statements.index_statement(names, bool(replacing)), *head, *arrays)
-
-
-async def delete_index(db: AsyncSession, rids: Sequence[int]) -> None:
-    driver = await _driver(db)
-    if driver is None:
-        await _delete_index_each(db, rids)
-    else:
-        await driver.execute(statements.index_statement((), True), list(rids))
 
 
 async def _delete_index_each(db: AsyncSession, rids: Sequence[int]) -> None:
